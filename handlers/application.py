@@ -1,0 +1,64 @@
+"""The Application subclass that wraps every update in one unit of work, exactly once."""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy.exc import IntegrityError
+from telegram import Update
+from telegram.ext import Application
+
+from handlers.context import Services, UnitOfWork, reset_current_uow, set_current_uow
+from store import updates as updates_repo
+
+log = logging.getLogger(__name__)
+
+
+class CppccApplication(Application):  # type: ignore[type-arg]
+    """Handles each ``Update`` inside a database transaction that also records its ``update_id``.
+
+    A redelivered update (same ``update_id``) whose effects were committed is skipped. If a
+    handler fails, its effects are rolled back and the update is still marked, so it is not
+    retried forever; the error handler has already told the user.
+    """
+
+    @property
+    def services(self) -> Services:
+        return self.bot_data["services"]  # type: ignore[no-any-return]
+
+    async def process_update(self, update: object) -> None:
+        if not isinstance(update, Update):
+            await super().process_update(update)
+            return
+        services = self.services
+        async with services.db.sessionmaker() as session:
+            if await updates_repo.is_processed(session, update_id=update.update_id):
+                log.info("update %s already processed; skipped", update.update_id)
+                return
+            await updates_repo.mark_processed(session, update_id=update.update_id, at=services.clock())
+            uow = UnitOfWork(session=session)
+            token = set_current_uow(uow)
+            try:
+                await super().process_update(update)
+            finally:
+                reset_current_uow(token)
+            try:
+                if uow.failed:
+                    await session.rollback()
+                    await updates_repo.mark_processed(
+                        session, update_id=update.update_id, at=services.clock(), failed=True
+                    )
+                await session.commit()
+            except IntegrityError:
+                # Another worker committed the same update concurrently; its effects stand.
+                await session.rollback()
+                log.warning("update %s was processed concurrently", update.update_id)
+
+
+def mark_current_failed() -> None:
+    """Called by the error handler: roll back the current update's effects."""
+    from handlers.context import current_uow
+
+    uow = current_uow()
+    if uow is not None:
+        uow.failed = True

@@ -1,0 +1,65 @@
+"""Access checks: every member or staff action is checked in code, not only by menu scopes."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from telegram import Update
+from telegram.constants import ChatType
+
+from handlers import texts
+from handlers.context import BotContext
+from store.models import Member
+
+Callback = Callable[[Update, BotContext], Awaitable[Any]]
+MemberCallback = Callable[[Update, BotContext, Member], Awaitable[Any]]
+
+
+async def reply(update: Update, text: str) -> None:
+    """Answer in the chat the update came from (or answer the button press)."""
+    if update.callback_query is not None:
+        await update.callback_query.answer(text[:190], show_alert=True)
+        return
+    if update.effective_message is not None:
+        await update.effective_message.reply_text(text)
+
+
+def is_private(update: Update) -> bool:
+    chat = update.effective_chat
+    return chat is not None and chat.type == ChatType.PRIVATE
+
+
+def require_member(func: MemberCallback) -> Callback:
+    """Run ``func`` only for a bound, active member in a private chat; turn others away politely."""
+
+    @functools.wraps(func)
+    async def wrapper(update: Update, context: BotContext) -> Any:
+        if not is_private(update):
+            await reply(update, texts.PRIVATE_ONLY)
+            return None
+        member = await context.member(update)
+        if member is None:
+            await reply(update, texts.UNBOUND)
+            return None
+        return await func(update, context, member)
+
+    return wrapper
+
+
+def require_staff(func: MemberCallback) -> Callback:
+    """Run ``func`` only for bound staff or admins; everyone else is refused whatever they type."""
+
+    @functools.wraps(func)
+    async def wrapper(update: Update, context: BotContext) -> Any:
+        member = await context.member(update)
+        if member is None:
+            await reply(update, texts.UNBOUND if is_private(update) else texts.STAFF_ONLY)
+            return None
+        if not member.is_staff:
+            await reply(update, texts.STAFF_ONLY)
+            return None
+        return await func(update, context, member)
+
+    return wrapper

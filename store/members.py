@@ -1,0 +1,168 @@
+"""Member repository: roster import, invite codes and Telegram binding."""
+
+from __future__ import annotations
+
+import enum
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from store.models import Member, MemberGroup, Role
+from store.roster import RosterRow
+
+CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+CODE_LENGTH = 8
+
+
+def new_invite_code() -> str:
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+
+
+def normalise_code(text: str) -> str:
+    return text.strip().upper().replace(" ", "").replace("-", "")
+
+
+def looks_like_code(text: str) -> bool:
+    code = normalise_code(text)
+    return len(code) == CODE_LENGTH and all(c in CODE_ALPHABET for c in code)
+
+
+@dataclass
+class ImportReport:
+    created: list[Member] = field(default_factory=list)
+    updated: list[Member] = field(default_factory=list)
+
+    @property
+    def awaiting_binding(self) -> list[Member]:
+        return [m for m in self.created + self.updated if m.telegram_id is None and m.invite_code]
+
+
+async def get_by_telegram_id(session: AsyncSession, *, telegram_id: int) -> Member | None:
+    return await session.scalar(select(Member).where(Member.telegram_id == telegram_id))
+
+
+async def get(session: AsyncSession, *, member_id: int) -> Member | None:
+    return await session.get(Member, member_id)
+
+
+async def list_members(session: AsyncSession, *, active_only: bool = False) -> list[Member]:
+    stmt = select(Member).order_by(Member.id)
+    if active_only:
+        stmt = stmt.where(Member.active.is_(True))
+    return list(await session.scalars(stmt))
+
+
+async def staff_telegram_ids(session: AsyncSession) -> list[int]:
+    stmt = select(Member.telegram_id).where(
+        Member.role.in_([Role.STAFF.value, Role.ADMIN.value]),
+        Member.active.is_(True),
+        Member.telegram_id.is_not(None),
+    )
+    return [int(t) for t in await session.scalars(stmt)]
+
+
+async def count(session: AsyncSession) -> int:
+    return int(await session.scalar(select(func.count()).select_from(Member)) or 0)
+
+
+async def _find_existing(session: AsyncSession, row: RosterRow) -> Member | None:
+    if row.telegram_id is not None:
+        found = await get_by_telegram_id(session, telegram_id=row.telegram_id)
+        if found:
+            return found
+    phone_clause = Member.phone.is_(None) if row.phone is None else Member.phone == row.phone
+    return await session.scalar(select(Member).where(Member.name == row.name, phone_clause))
+
+
+async def _unique_code(session: AsyncSession) -> str:
+    while True:
+        code = new_invite_code()
+        taken = await session.scalar(select(Member.id).where(Member.invite_code == code))
+        if taken is None:
+            return code
+
+
+async def import_roster(session: AsyncSession, *, rows: list[RosterRow], now: datetime) -> ImportReport:
+    """Create or update members from validated rows; the caller's transaction makes it all-or-nothing."""
+    report = ImportReport()
+    for row in rows:
+        member = await _find_existing(session, row)
+        if member is None:
+            member = Member(name=row.name, phone=row.phone, created_at=now, active=True)
+            session.add(member)
+            report.created.append(member)
+        else:
+            report.updated.append(member)
+        member.name = row.name
+        member.sector = row.sector
+        member.district = row.district
+        member.role = row.role.value
+        member.phone = row.phone
+        member.updated_at = now
+        if row.telegram_id is not None and member.telegram_id != row.telegram_id:
+            member.telegram_id = row.telegram_id
+            member.bound_at = now
+        wanted = set(row.groups)
+        member.groups = [g for g in member.groups if g.name in wanted] + [
+            MemberGroup(name=name) for name in row.groups if name not in {g.name for g in member.groups}
+        ]
+        if member.telegram_id is None and not member.invite_code:
+            member.invite_code = await _unique_code(session)
+        await session.flush()
+    return report
+
+
+class BindOutcome(enum.Enum):
+    BOUND = "bound"
+    ALREADY_BOUND = "already_bound"  # this Telegram account is already bound (to this or another member)
+    CODE_USED = "code_used"  # the code's member is bound to another account
+    UNKNOWN_CODE = "unknown_code"
+    INACTIVE = "inactive"
+
+
+@dataclass(frozen=True)
+class BindResult:
+    outcome: BindOutcome
+    member: Member | None = None
+
+
+async def bind(session: AsyncSession, *, code: str, telegram_id: int, now: datetime) -> BindResult:
+    """Bind a Telegram account to the member holding ``code``; a code binds one account, once."""
+    existing = await get_by_telegram_id(session, telegram_id=telegram_id)
+    if existing is not None:
+        return BindResult(BindOutcome.ALREADY_BOUND, existing)
+    member = await session.scalar(select(Member).where(Member.invite_code == normalise_code(code)))
+    if member is None:
+        return BindResult(BindOutcome.UNKNOWN_CODE)
+    if not member.active:
+        return BindResult(BindOutcome.INACTIVE, member)
+    if member.telegram_id is not None:
+        return BindResult(BindOutcome.CODE_USED, member)
+    member.telegram_id = telegram_id
+    member.bound_at = now
+    member.updated_at = now
+    await session.flush()
+    return BindResult(BindOutcome.BOUND, member)
+
+
+async def find_by_segment(session: AsyncSession, *, kind: str, value: str) -> list[Member]:
+    """Active, bound members in a segment: ``all``, ``sector``, ``district`` or ``group``."""
+    stmt = select(Member).where(Member.active.is_(True), Member.telegram_id.is_not(None))
+    if kind == "sector":
+        stmt = stmt.where(Member.sector == value)
+    elif kind == "district":
+        stmt = stmt.where(Member.district == value)
+    elif kind == "group":
+        stmt = stmt.where(Member.groups.any(MemberGroup.name == value))
+    elif kind != "all":
+        raise ValueError(f"unknown segment kind {kind!r}")
+    return list(await session.scalars(stmt.order_by(Member.id)))
+
+
+async def search(session: AsyncSession, *, text: str, limit: int = 20) -> list[Member]:
+    pattern = f"%{text}%"
+    stmt = select(Member).where(or_(Member.name.like(pattern), Member.phone.like(pattern))).limit(limit)
+    return list(await session.scalars(stmt))

@@ -1,0 +1,50 @@
+"""SQLAlchemy models. Importing this package registers every table on ``Base.metadata``."""
+
+from store.models.base import Base
+from store.models.core import AuditLog, Member, MemberGroup, ProcessedUpdate, Role
+from store.models.credits import (
+    CheckinDraft,
+    CreditDispute,
+    CreditEntry,
+    CreditEvent,
+    EventAttendance,
+    ReminderPreference,
+    StudyCheckin,
+)
+from store.models.knowledge import FaqEntry, QuestionLog
+from store.models.proposals import (
+    Proposal,
+    ProposalCounter,
+    ProposalDraft,
+    ProposalEvent,
+    ProposalNotification,
+    ProposalPhoto,
+    ProposalSupporter,
+    ProposalWebhookEvent,
+)
+
+__all__ = [
+    "AuditLog",
+    "Base",
+    "CheckinDraft",
+    "CreditDispute",
+    "CreditEntry",
+    "CreditEvent",
+    "EventAttendance",
+    "FaqEntry",
+    "Member",
+    "MemberGroup",
+    "ProcessedUpdate",
+    "Proposal",
+    "ProposalCounter",
+    "ProposalDraft",
+    "ProposalEvent",
+    "ProposalNotification",
+    "ProposalPhoto",
+    "ProposalSupporter",
+    "ProposalWebhookEvent",
+    "QuestionLog",
+    "ReminderPreference",
+    "Role",
+    "StudyCheckin",
+]
