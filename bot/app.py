@@ -9,7 +9,19 @@ from telegram.ext import AIORateLimiter, ApplicationBuilder, ContextTypes
 from telegram.request import BaseRequest
 
 from bot.settings import Settings
-from handlers import fallback, start
+from handlers import (
+    ask,
+    broadcast,
+    checkin,
+    credits_view,
+    events,
+    fallback,
+    maintenance,
+    member_settings,
+    proposals,
+    review,
+    start,
+)
 from handlers.application import CppccApplication
 from handlers.context import BotApplication, BotContext, Services
 from handlers.errors import error_handler
@@ -25,6 +37,16 @@ DEMO_TOKEN = "123456789:DEMO-TOKEN-NOT-USED-ON-ANY-NETWORK"
 # before the catch-all ones, and the fallback comes last.
 FEATURES: Sequence[Feature] = (
     start.FEATURE,
+    broadcast.FEATURE,  # staff broadcast drafts take typed input ahead of the text features; receipts
+    member_settings.FEATURE,  # /settings: topics and quiet hours
+    proposals.FEATURE,  # before the catch-all Q&A: 建议/希望/反映/呼吁 are offered as micro-proposals
+    review.FEATURE,
+    events.FEATURE,  # event codes and /start EVT-… deep links (registered ahead of /start's handler)
+    checkin.FEATURE,  # before the catch-all Q&A: "今天学习了《…》40分钟" is offered as a check-in
+    credits_view.FEATURE,
+    maintenance.FEATURE,
+    ask.FEATURE,
+    ask.CATCH_ALL,  # any other text is a question
     fallback.FEATURE,
 )
 

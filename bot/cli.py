@@ -18,6 +18,9 @@ COMMAND_MODULES: Sequence[str] = (
     "bot.commands.db",
     "bot.commands.members",
     "bot.commands.kb",
+    "bot.commands.credits",
+    "bot.commands.proposals",
+    "bot.commands.broadcast",
 )
 
 

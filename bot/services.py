@@ -5,6 +5,12 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from bot.broadcast_wiring import FEATURE_KEY as BROADCASTS_KEY
+from bot.broadcast_wiring import broadcast_config
+from bot.credits_wiring import FEATURE_KEY as CREDITS_KEY
+from bot.credits_wiring import credit_rules
+from bot.proposals_wiring import FEATURE_KEY as PROPOSALS_KEY
+from bot.proposals_wiring import proposals_config
 from bot.settings import Settings
 from handlers.context import Services
 from store.db import Database
@@ -36,4 +42,6 @@ def build_services(settings: Settings, *, knowledge: Any = None, with_knowledge:
         staff_chat_id=settings.staff_chat_id,
         bot_username=settings.bot_username,
         knowledge=knowledge,
+        features={PROPOSALS_KEY: proposals_config(settings), CREDITS_KEY: credit_rules(settings),
+                  BROADCASTS_KEY: broadcast_config(settings)},
     )

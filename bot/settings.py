@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from store.proposals.config import DEFAULT_CATEGORIES
 
 
 class SettingsError(Exception):
@@ -49,6 +52,26 @@ class Settings(BaseSettings):
     llm_model: str | None = None
     starter_kb: bool = True
 
+    # Micro-proposals (微建议); PROPOSAL_CATEGORIES is a JSON list or a comma-separated list
+    proposal_categories: Annotated[list[str], NoDecode] = Field(default_factory=lambda: list(DEFAULT_CATEGORIES))
+    proposals_webhook_url: str | None = None
+    proposals_webhook_secret: str | None = None
+    proposal_yellow_days: int = Field(default=2, ge=0, le=60)
+    proposal_default_deadline_days: int = Field(default=15, ge=1, le=365)
+
+    # Credits (履职积分): a TOML rules file replacing the shipped store/credits/default_rules.toml
+    credit_rules_file: Path | None = None
+
+    # Broadcasts (发布通知): sender limits, default quiet hours, topics members can follow
+    broadcast_rate: float = Field(default=30.0, gt=0, le=1000)  # messages/s overall (Telegram: about 30)
+    broadcast_concurrency: int = Field(default=12, ge=1, le=64)  # sends in flight (duplicate bound on crash)
+    broadcast_tick_seconds: float = Field(default=5.0, gt=0, le=600)  # how often the bot looks for due sends
+    broadcast_stale_seconds: float = Field(default=600.0, ge=0)  # a claim older than this is a dead sender's
+    quiet_hours_default: str = "22:00-08:00"
+    broadcast_topics: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["理论学习", "经济发展", "社会民生", "文化教育", "生态环境", "提案工作"]
+    )
+
     @field_validator("timezone")
     @classmethod
     def _known_timezone(cls, value: str) -> str:
@@ -62,6 +85,48 @@ class Settings(BaseSettings):
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
         if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value or None
+
+    @field_validator("proposal_categories", mode="before")
+    @classmethod
+    def _category_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                return json.loads(text)
+            return [part.strip() for part in text.replace("，", ",").split(",") if part.strip()]
+        return value
+
+    @field_validator("proposal_categories")
+    @classmethod
+    def _categories_valid(cls, value: list[str]) -> list[str]:
+        cleaned = [v.strip() for v in value if v.strip()]
+        if not cleaned or len(cleaned) > 30 or any(len(v) > 32 for v in cleaned) or len(set(cleaned)) != len(cleaned):
+            raise ValueError("1-30 distinct category names of at most 32 characters")
+        return cleaned
+
+    @field_validator("quiet_hours_default")
+    @classmethod
+    def _quiet_window(cls, value: str) -> str:
+        from store.preferences import format_window, parse_window
+
+        return format_window(parse_window(value))
+
+    @field_validator("broadcast_topics", mode="before")
+    @classmethod
+    def _topic_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                return json.loads(text)
+            return [part.strip() for part in text.replace("，", ",").split(",") if part.strip()]
+        return value
+
+    @field_validator("proposals_webhook_url")
+    @classmethod
+    def _proposals_webhook_url(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
         return value or None
 

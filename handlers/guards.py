@@ -27,8 +27,11 @@ async def reply(update: Update, text: str) -> None:
 
 
 def is_private(update: Update) -> bool:
+    """A private chat, or a button press with no message (answered only by an alert to the presser)."""
     chat = update.effective_chat
-    return chat is not None and chat.type == ChatType.PRIVATE
+    if chat is None:
+        return update.callback_query is not None
+    return chat.type == ChatType.PRIVATE
 
 
 def require_member(func: MemberCallback) -> Callback:

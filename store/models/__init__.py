@@ -1,6 +1,7 @@
 """SQLAlchemy models. Importing this package registers every table on ``Base.metadata``."""
 
 from store.models.base import Base
+from store.models.broadcasts import Broadcast, BroadcastDelivery, BroadcastDraft, MemberPreference
 from store.models.core import AuditLog, Member, MemberGroup, ProcessedUpdate, Role
 from store.models.credits import (
     CheckinDraft,
@@ -26,6 +27,9 @@ from store.models.proposals import (
 __all__ = [
     "AuditLog",
     "Base",
+    "Broadcast",
+    "BroadcastDelivery",
+    "BroadcastDraft",
     "CheckinDraft",
     "CreditDispute",
     "CreditEntry",
@@ -34,6 +38,7 @@ __all__ = [
     "FaqEntry",
     "Member",
     "MemberGroup",
+    "MemberPreference",
     "ProcessedUpdate",
     "Proposal",
     "ProposalCounter",

@@ -1,3 +1,1 @@
-from tests.support.dbfixtures import database_url, db, pg_server, pg_url
-
-__all__ = ["database_url", "db", "pg_server", "pg_url"]
+"""The database fixtures (``db``, ``database_url``, ``pg_server``) come from tests/conftest.py."""

@@ -1,0 +1,19 @@
+"""Settings → the credit rules (handed to handlers via ``services.features``); a bad file stops start-up."""
+
+from __future__ import annotations
+
+from bot.settings import Settings, SettingsError
+from store.credits.awards import install_rules
+from store.credits.rules import CreditRules, RulesError, load_rules
+
+FEATURE_KEY = "credits"
+
+
+def credit_rules(settings: Settings) -> CreditRules:
+    """Load and validate CREDIT_RULES_FILE (or the shipped defaults); raise SettingsError naming the line."""
+    try:
+        rules = load_rules(settings.credit_rules_file)
+    except RulesError as exc:
+        raise SettingsError(f"CREDIT_RULES_FILE: {exc}") from None
+    install_rules(rules)  # the default for award_proposal_points callers that pass no rules
+    return rules

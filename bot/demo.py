@@ -1,0 +1,360 @@
+"""The terminal demo: the real Application against the in-memory Bot API — no token, no network.
+
+Interactive mode is a REPL where you type as a member and press buttons; ``--script FILE.jsonl``
+replays events and prints one JSON line per Bot API call the bot makes (DESIGN.md, "Command line").
+Updates go through ``app.process_update``, so the unit of work, the gate and the error handler are
+the production ones; the job queue runs too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TextIO
+
+from telegram import Update
+
+from bot.app import build_application
+from bot.localapi import PLUMBING_METHODS, Call, JSONDict, LocalBotApi, LocalRequest, running_without_updater
+from bot.services import build_services
+from bot.settings import Settings
+from handlers.context import BotApplication, Services
+from store import members as members_repo
+from store.models import Member
+from store.roster import parse_roster
+from store.types import utcnow
+
+DEMO_ROSTER = Path(__file__).with_name("demo_roster.csv")
+DEFAULT_USER = 1001
+EVENT_KINDS = ("text", "press", "photo", "location", "document")
+
+# ---- the demo's own terminal text (bot replies come from handlers/texts.py) ----------------------
+BANNER = "政协委员履职助手 · 终端演示\n（真实的机器人处理流程 + 模拟的 Telegram：无需令牌，不联网）"
+USAGE = """\
+直接输入文字，即以当前用户的身份发给机器人。演示命令：
+  [确认] 或 1            按下最近一条带按钮消息上的按钮（写标签，或按从左到右、从上到下的编号）
+  /as 用户ID              切换身份，例如 /as 9001
+  /photo 路径             发送图片
+  /document 路径          发送文件
+  /location 纬度 经度     发送位置，例如 /location 36.06 103.83
+  /quit                   退出（也可按 Ctrl-D）"""
+SEEDED = "首次运行：已导入演示名单 {path}"
+USERS_HEAD = "已绑定的演示用户："
+USER_LINE = "  {tid:>6}  {name}（{role}）"
+INVITES_HEAD = "待绑定成员的邀请码（以新的用户ID发送 /start 邀请码 即可绑定，例如先 /as 5001）："
+INVITE_LINE = "  {name}：{code}"
+NOW_AS = "当前身份：{who}"
+PROMPT = "{who}> "
+FROM_BOT = "🤖 "
+TO_OTHER = "🤖 → {who}："
+CALL_LABELS = {
+    "sendPhoto": "[图片] ", "sendDocument": "[文件] ", "sendMediaGroup": "[相册] ",
+    "editMessageText": "（修改消息）", "editMessageCaption": "（修改说明）",
+    "editMessageReplyMarkup": "（更新按钮）", "deleteMessage": "（撤回了一条消息）", "answerCallbackQuery": "（提示）",
+}
+CALL_FAILED = "   （调用失败：{error}）"
+NO_BUTTON = "没有带“{label}”按钮的消息。"
+FILE_MISSING = "找不到文件：{path}"
+BAD_INPUT = "格式不对：{text}"
+SCRIPT_MISSING = "找不到脚本文件：{path}"
+BAD_EVENT_DETAIL = "第 {line} 行无效：{reason}"
+ROLE_LABELS = {"member": "委员", "staff": "工作人员", "admin": "管理员"}
+GOODBYE = "再见！"
+
+
+@dataclass(frozen=True)
+class Event:
+    """One thing a user does: send text, press a button, send a photo, a location or a document."""
+
+    user: int
+    kind: str
+    value: Any
+
+
+def parse_event(line: str) -> Event:
+    """Parse one JSON Lines event; ValueError (with the reason) when it is malformed."""
+    data = json.loads(line)
+    if not isinstance(data, dict):
+        raise ValueError("not a JSON object")
+    user = data.get("user")
+    if isinstance(user, str) and user.isdigit():
+        user = int(user)
+    if not isinstance(user, int) or isinstance(user, bool) or user <= 0:
+        raise ValueError("user must be a positive Telegram user id")
+    kinds = [k for k in EVENT_KINDS if k in data]
+    if len(kinds) != 1:
+        raise ValueError(f"exactly one of {', '.join(EVENT_KINDS)} is needed")
+    kind, value = kinds[0], data[kinds[0]]
+    if kind == "location":
+        if (not isinstance(value, list) or len(value) != 2
+                or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in value)
+                or not (-90 <= value[0] <= 90 and -180 <= value[1] <= 180)):
+            raise ValueError("location must be [latitude, longitude]")
+        return Event(user, kind, (float(value[0]), float(value[1])))
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"{kind} must be a non-empty string")
+    return Event(user, kind, value)
+
+
+def resolve_path(value: str, base_dir: Path | None) -> Path:
+    """A file named by an event: relative to the current folder, else to the script's folder."""
+    path = Path(value).expanduser()
+    if not path.is_absolute() and not path.exists() and base_dir is not None:
+        path = base_dir / path
+    if not path.is_file():
+        raise FileNotFoundError(FILE_MISSING.format(path=value))
+    return path
+
+
+class DemoSession:
+    """Turns events into updates at the local Bot API and runs them through the Application."""
+
+    def __init__(self, app: BotApplication, api: LocalBotApi, names: dict[int, str]) -> None:
+        self.app, self.api, self.names = app, api, names
+
+    def who(self, user_id: int | str | None) -> str:
+        name = self.names.get(user_id) if isinstance(user_id, int) else None
+        return f"{name}（{user_id}）" if name else str(user_id)
+
+    async def handle(self, event: Event, base_dir: Path | None = None) -> bool:
+        """Deliver one event; False when no message to the user has the pressed button."""
+        api, user, name = self.api, event.user, self.names.get(event.user)
+        update: JSONDict | None
+        if event.kind == "text":
+            update = api.user_sends(user, event.value, first_name=name)
+        elif event.kind == "press":
+            update = api.user_taps(user, event.value)
+        elif event.kind == "photo":
+            update = api.user_sends_photo(user, resolve_path(event.value, base_dir), first_name=name)
+        elif event.kind == "document":
+            update = api.user_sends_document(user, resolve_path(event.value, base_dir), first_name=name)
+        else:
+            update = api.user_sends_location(user, *event.value, first_name=name)
+        if update is None:
+            return False
+        try:
+            await self.app.process_update(Update.de_json(update, self.app.bot))
+        finally:
+            api.updates.remove(update)  # handled here, not through getUpdates
+        return True
+
+    def latest_labels(self, user_id: int) -> list[str]:
+        """Callback-button labels of the newest bot message to the user that has any."""
+        for message_id in sorted(self.api.messages.get(user_id, {}), reverse=True):
+            message = self.api.messages[user_id][message_id]
+            rows = (message.get("reply_markup") or {}).get("inline_keyboard") or []
+            labels = [b["text"] for row in rows for b in row if "callback_data" in b]
+            if message.get("from", {}).get("is_bot") and labels:
+                return labels
+        return []
+
+
+async def seed_roster(services: Services) -> bool:
+    """Import the demo roster when the members table is empty; True if it did."""
+    async with services.db.session() as session:
+        if await members_repo.count(session):
+            return False
+        parsed = parse_roster(DEMO_ROSTER.read_bytes())
+        if parsed.errors:
+            raise RuntimeError(f"demo roster is invalid: {parsed.errors}")
+        await members_repo.import_roster(session, rows=parsed.rows, now=utcnow())
+    return True
+
+
+async def load_members(services: Services) -> list[Member]:
+    async with services.db.session() as session:
+        return await members_repo.list_members(session, active_only=True)
+
+
+async def member_names(services: Services) -> dict[int, str]:
+    return {m.telegram_id: m.name for m in await load_members(services) if m.telegram_id is not None}
+
+
+def introduce(members: list[Member], seeded: bool, out: TextIO) -> None:
+    lines = [BANNER, ""]
+    if seeded:
+        lines.append(SEEDED.format(path=DEMO_ROSTER))
+    lines.append(USERS_HEAD)
+    lines += [USER_LINE.format(tid=m.telegram_id, name=m.name, role=ROLE_LABELS.get(m.role, m.role))
+              for m in members if m.telegram_id is not None]
+    pending = [m for m in members if m.telegram_id is None and m.invite_code]
+    if pending:
+        lines += ["", INVITES_HEAD]
+        lines += [INVITE_LINE.format(name=m.name, code=m.invite_code) for m in pending]
+    print("\n".join(lines), file=out, flush=True)
+
+
+def json_printer(out: TextIO) -> Callable[[Call], None]:
+    """Script mode: one JSON line per Bot API call (start-up plumbing excluded)."""
+
+    def emit(call: Call) -> None:
+        if call.method in PLUMBING_METHODS:
+            return
+        line = call.summary()
+        if not call.ok:
+            line["error"] = call.error
+        print(json.dumps(line, ensure_ascii=False), file=out, flush=True)
+
+    return emit
+
+
+def screen_printer(session: DemoSession, current: Callable[[], int], out: TextIO) -> Callable[[Call], None]:
+    """Interactive mode: the bot's messages as text, inline buttons as ``[确认] [修改] [取消]``."""
+
+    def show(call: Call) -> None:
+        if call.method in PLUMBING_METHODS or call.method == "sendChatAction":
+            return
+        if call.method == "answerCallbackQuery" and not call.text:
+            return
+        head = FROM_BOT if call.chat_id == current() else TO_OTHER.format(who=session.who(call.chat_id))
+        body = "\n".join(("   " + ln) if ln else "" for ln in (call.text or "").split("\n")).lstrip()
+        lines = [head + CALL_LABELS.get(call.method, "") + body]
+        lines += ["   " + " ".join(f"[{label}]" for label in row) for row in call.buttons]
+        if not call.ok:
+            lines.append(CALL_FAILED.format(error=call.error))
+        print("\n".join(lines), file=out, flush=True)
+
+    return show
+
+
+def emit_error(out: TextIO, **fields: Any) -> None:
+    print(json.dumps(fields, ensure_ascii=False), file=out, flush=True)
+
+
+async def replay(session: DemoSession, script: Path, out: TextIO, err: TextIO) -> None:
+    """Replay a JSON Lines script; malformed lines and missing buttons are reported and skipped."""
+    content = await asyncio.to_thread(script.read_text, encoding="utf-8-sig")
+    for number, raw in enumerate(content.splitlines(), start=1):
+        if not raw.strip():
+            continue
+        try:
+            event = parse_event(raw)
+        except ValueError as exc:
+            emit_error(out, error="bad event", line=number)
+            print(BAD_EVENT_DETAIL.format(line=number, reason=exc), file=err, flush=True)
+            continue
+        try:
+            pressed = await session.handle(event, base_dir=script.parent)
+        except FileNotFoundError as exc:
+            emit_error(out, error="bad event", line=number)
+            print(BAD_EVENT_DETAIL.format(line=number, reason=exc), file=err, flush=True)
+            continue
+        if not pressed:
+            emit_error(out, error="no such button", label=event.value)
+
+
+def _stdin_lines(loop: asyncio.AbstractEventLoop) -> asyncio.Queue[str | None]:
+    """Lines typed at the terminal, read by a daemon thread (so Ctrl-C and exit never hang on it)."""
+    queue: asyncio.Queue[str | None] = asyncio.Queue()
+    with contextlib.suppress(ImportError):
+        import readline  # noqa: F401  (line editing for input())
+
+    def read() -> None:
+        while True:
+            try:
+                line: str | None = input()
+            except (EOFError, OSError):
+                line = None
+            try:
+                loop.call_soon_threadsafe(queue.put_nowait, line)
+            except RuntimeError:  # the loop is gone
+                return
+            if line is None:
+                return
+
+    threading.Thread(target=read, name="demo-stdin", daemon=True).start()
+    return queue
+
+
+def interpret(line: str, user: int, session: DemoSession) -> Event | str | int | None:
+    """A REPL line → an Event, a user id to switch to (int), a message to print (str), or None to quit."""
+    command, _, rest = line.partition(" ")
+    rest = rest.strip()
+    if command == "/quit":
+        return None
+    if command == "/as":
+        return int(rest) if rest.isdigit() and int(rest) > 0 else BAD_INPUT.format(text=line)
+    if command in ("/photo", "/document"):
+        return Event(user, command[1:], rest) if rest else BAD_INPUT.format(text=line)
+    if command == "/location":
+        try:
+            lat, lon = (float(v) for v in rest.replace(",", " ").split())
+        except ValueError:
+            return BAD_INPUT.format(text=line)
+        return Event(user, "location", (lat, lon))
+    if line.startswith("[") and line.endswith("]") and len(line) > 2:
+        return Event(user, "press", line[1:-1].strip())
+    labels = session.latest_labels(user)
+    if line.isdigit() and 1 <= int(line) <= len(labels):
+        return Event(user, "press", labels[int(line) - 1])
+    return Event(user, "text", line)
+
+
+async def interactive(session: DemoSession, state: dict[str, int], services: Services, out: TextIO) -> None:
+    print(USAGE, file=out)
+    print(NOW_AS.format(who=session.who(state["user"])), file=out, flush=True)
+    lines = _stdin_lines(asyncio.get_running_loop())
+    while True:
+        print(PROMPT.format(who=session.who(state["user"])), end="", file=out, flush=True)
+        line = await lines.get()
+        if line is None:
+            print(file=out)
+            break
+        line = line.strip()
+        if not line:
+            continue
+        action = interpret(line, state["user"], session)
+        if action is None:
+            break
+        if isinstance(action, str):
+            print(action, file=out, flush=True)
+        elif isinstance(action, int):
+            state["user"] = action
+            print(NOW_AS.format(who=session.who(action)), file=out, flush=True)
+        else:
+            try:
+                if not await session.handle(action):
+                    print(NO_BUTTON.format(label=action.value), file=out, flush=True)
+            except FileNotFoundError as exc:
+                print(exc, file=out, flush=True)
+            session.names = await member_names(services)  # someone may have just bound
+    print(GOODBYE, file=out, flush=True)
+
+
+async def run_demo(settings: Settings, *, as_user: int = DEFAULT_USER, script: Path | None = None,
+                   out: TextIO | None = None, err: TextIO | None = None) -> int:
+    """Run the demo (interactive, or replaying ``script``); returns the exit status."""
+    out, err = out or sys.stdout, err or sys.stderr
+    info = err if script is not None else out  # in script mode stdout carries JSON only
+    if script is not None and not await asyncio.to_thread(script.is_file):
+        print(SCRIPT_MISSING.format(path=script), file=err)
+        return 2
+    # Never a real token or server here: the demo answers every Bot API call itself.
+    settings = settings.model_copy(update={"telegram_bot_token": None, "telegram_api_base_url": None})
+    services = build_services(settings)
+    try:
+        await services.db.upgrade()
+        seeded = await seed_roster(services)
+        members = await load_members(services)
+        introduce(members, seeded, info)
+        api = LocalBotApi(first_update_id=time.time_ns() // 1000)  # unique across runs on one database
+        app = build_application(settings, services, request=LocalRequest(api), rate_limiter=False)
+        session = DemoSession(app, api, {m.telegram_id: m.name for m in members if m.telegram_id})
+        state = {"user": as_user}
+        printer = json_printer(out) if script is not None else screen_printer(session, lambda: state["user"], out)
+        api.listeners.append(printer)
+        async with running_without_updater(app):
+            if script is not None:
+                await replay(session, script, out, err)
+            else:
+                await interactive(session, state, services, out)
+    finally:
+        await services.db.dispose()
+    return 0

@@ -1,0 +1,18 @@
+"""Settings → the micro-proposal feature's configuration (handed to handlers via ``services.features``)."""
+
+from __future__ import annotations
+
+from bot.settings import Settings
+from store.proposals.config import ProposalsConfig
+
+FEATURE_KEY = "proposals"
+
+
+def proposals_config(settings: Settings) -> ProposalsConfig:
+    return ProposalsConfig(
+        categories=tuple(settings.proposal_categories),
+        yellow_days=settings.proposal_yellow_days,
+        default_deadline_days=settings.proposal_default_deadline_days,
+        webhook_url=settings.proposals_webhook_url,
+        webhook_secret=settings.proposals_webhook_secret,
+    )

@@ -1,0 +1,245 @@
+"""Questions on policy and procedure: FAQ first, then the knowledge base, with citations and feedback."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.error import TelegramError
+from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
+
+from handlers import texts
+from handlers.context import BotApplication, BotContext
+from handlers.guards import require_member, require_staff
+from handlers.registry import CommandInfo, Feature
+from knowledge.faq import FaqMatcher, FaqPair
+from store import questions as questions_repo
+from store.models import Member
+
+log = logging.getLogger(__name__)
+
+MAX_QUESTION = 500
+MAX_MESSAGE = 4096
+HISTORY_KEY = "qa_history"
+
+
+async def _faq_matcher(context: BotContext) -> FaqMatcher:
+    """The matcher over the active FAQ, rebuilt only when staff change the FAQ."""
+    cache: dict[str, Any] = context.services.features.setdefault("faq", {})
+    if cache.get("matcher") is None:
+        entries = await questions_repo.active_faq(context.session)
+        cache["matcher"] = FaqMatcher([FaqPair(e.id, e.question, e.answer) for e in entries])
+    return cache["matcher"]  # type: ignore[no-any-return]
+
+
+def invalidate_faq(context: BotContext) -> None:
+    context.services.features.setdefault("faq", {})["matcher"] = None
+
+
+def _answer_keyboard(question_id: int, *, answered: bool, has_source: bool) -> InlineKeyboardMarkup:
+    row = [
+        InlineKeyboardButton(texts.BTN_USEFUL, callback_data=f"qa:fb:{question_id}:u"),
+        InlineKeyboardButton(texts.BTN_USELESS, callback_data=f"qa:fb:{question_id}:x"),
+    ]
+    rows = [row]
+    if answered and has_source:
+        rows.append([InlineKeyboardButton(texts.BTN_SOURCE, callback_data=f"qa:src:{question_id}")])
+    if not answered:
+        rows = [[InlineKeyboardButton(texts.BTN_PASS_TO_STAFF, callback_data=f"qa:staff:{question_id}")]]
+    return InlineKeyboardMarkup(rows)
+
+
+async def answer_question(update: Update, context: BotContext, member: Member, question: str) -> None:
+    """Answer one question and log it with its sources."""
+    message = update.effective_message
+    if message is None:
+        return
+    question = question.strip()
+    if not question:
+        await message.reply_text(texts.ASK_PROMPT)
+        return
+    if len(question) > MAX_QUESTION:
+        await message.reply_text(texts.QUESTION_TOO_LONG.format(length=len(question), limit=MAX_QUESTION))
+        return
+    now = context.now()
+    match = (await _faq_matcher(context)).match(question)
+    faq_id: int | None = None
+    sources: list[dict[str, Any]] = []
+    if match is not None:
+        faq_id = match.pair.id
+        answered, text = True, f"{match.pair.answer}\n{texts.FAQ_ANSWER_SOURCE}"
+        await questions_repo.count_faq_hit(context.session, faq_id=faq_id)
+    elif context.services.knowledge is None:
+        answered, text = False, texts.KB_UNAVAILABLE
+    else:
+        history = context.chat_data.get(HISTORY_KEY) if context.chat_data is not None else None
+        result = await context.services.knowledge.aanswer(question, history=history)
+        answered, text = result.answered, result.text
+        sources = [
+            {"source": c.source, "title": c.title, "article": c.label} for c in result.citations
+        ] if answered else []
+    entry = await questions_repo.log_question(
+        context.session, member_id=member.id, chat_id=message.chat_id, question=question,
+        answered=answered, answer=text, sources=sources, at=now, faq_id=faq_id,
+    )
+    await context.commit()
+    if context.chat_data is not None:
+        context.chat_data[HISTORY_KEY] = [(question, text)] if answered else []
+    has_source = any(s.get("article") for s in sources)
+    await message.reply_text(
+        text[:MAX_MESSAGE], reply_markup=_answer_keyboard(entry.id, answered=answered, has_source=has_source)
+    )
+
+
+@require_member
+async def ask_command(update: Update, context: BotContext, member: Member) -> None:
+    """/ask [question]: answer the question, or explain how to ask."""
+    await answer_question(update, context, member, " ".join(context.args or []))
+
+
+@require_member
+async def plain_question(update: Update, context: BotContext, member: Member) -> None:
+    """Any text no other feature claimed is treated as a question."""
+    message = update.effective_message
+    await answer_question(update, context, member, message.text if message and message.text else "")
+
+
+def _parse_id(data: str, position: int) -> int | None:
+    parts = data.split(":")
+    try:
+        return int(parts[position])
+    except (IndexError, ValueError):
+        return None
+
+
+@require_member
+async def on_feedback(update: Update, context: BotContext, member: Member) -> None:
+    """有用 / 没用 on an answer."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    question_id = _parse_id(query.data, 2)
+    kind = query.data.rsplit(":", 1)[-1]
+    if question_id is None or kind not in ("u", "x"):
+        await query.answer(texts.STALE_BUTTON, show_alert=True)
+        return
+    feedback = questions_repo.FEEDBACK_USEFUL if kind == "u" else questions_repo.FEEDBACK_USELESS
+    ok = await questions_repo.set_feedback(
+        context.session, question_id=question_id, member_id=member.id, feedback=feedback
+    )
+    if not ok:
+        await query.answer(texts.NOT_YOUR_QUESTION, show_alert=True)
+        return
+    await context.commit()
+    await query.answer(texts.FEEDBACK_THANKS_USEFUL if kind == "u" else texts.FEEDBACK_THANKS_USELESS)
+
+
+@require_member
+async def on_source(update: Update, context: BotContext, member: Member) -> None:
+    """查看原文: the full text of each cited article."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    question_id = _parse_id(query.data, 2)
+    entry = None
+    if question_id is not None:
+        entry = await questions_repo.get_question(context.session, question_id=question_id)
+    if entry is None or entry.member_id != member.id:
+        await query.answer(texts.STALE_BUTTON, show_alert=True)
+        return
+    kb = context.services.knowledge
+    sent = 0
+    for source in entry.sources[:3]:
+        article = source.get("article")
+        full = kb.article_text(source["source"], article) if kb is not None and article else None
+        if not full:
+            continue
+        header = texts.SOURCE_HEADER.format(citation=f"《{source['title']}》{article}")
+        await context.bot.send_message(query.message.chat.id if query.message else member.telegram_id,
+                                       f"{header}\n{full}"[:MAX_MESSAGE])
+        sent += 1
+    await query.answer(None if sent else texts.SOURCE_NOT_FOUND, show_alert=not sent)
+
+
+@require_member
+async def on_pass_to_staff(update: Update, context: BotContext, member: Member) -> None:
+    """转交工作人员: forward an unanswered question to the staff chat."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    question_id = _parse_id(query.data, 2)
+    entry = None
+    if question_id is not None:
+        entry = await questions_repo.mark_passed_to_staff(
+            context.session, question_id=question_id, member_id=member.id
+        )
+    if entry is None:
+        await query.answer(texts.STALE_BUTTON, show_alert=True)
+        return
+    await context.commit()
+    staff_chat = context.services.staff_chat_id
+    if staff_chat is not None:
+        alert = texts.STAFF_QUESTION_ALERT.format(name=member.name, sector=member.sector or "-",
+                                                  question=entry.question)
+        try:
+            await context.bot.send_message(staff_chat, alert)
+        except TelegramError as exc:
+            log.warning("could not forward a question to the staff chat: %s", exc)
+    await query.answer(texts.PASSED_TO_STAFF, show_alert=True)
+
+
+@require_staff
+async def gaps_command(update: Update, context: BotContext, member: Member) -> None:
+    """/gaps: unanswered and 没用 questions, most frequent first."""
+    gaps = await questions_repo.gaps(context.session, limit=20)
+    if not gaps:
+        text = texts.GAPS_EMPTY
+    else:
+        lines = [texts.GAPS_HEAD] + [
+            texts.GAPS_LINE.format(rank=i, question=g.question[:80], count=g.count,
+                                   unanswered=g.unanswered, useless=g.useless)
+            for i, g in enumerate(gaps, start=1)
+        ]
+        text = "\n".join(lines)
+    if update.effective_message is not None:
+        await update.effective_message.reply_text(text[:MAX_MESSAGE])
+
+
+@require_staff
+async def faq_command(update: Update, context: BotContext, member: Member) -> None:
+    """/faq 问题 | 答案: add or update a staff-curated answer."""
+    message = update.effective_message
+    if message is None:
+        return
+    body = (message.text or "").partition(" ")[2]
+    question, sep, answer = body.partition("|")
+    if not sep or not question.strip() or not answer.strip():
+        await message.reply_text(texts.FAQ_USAGE)
+        return
+    entry = await questions_repo.add_faq(
+        context.session, question=question.strip(), answer=answer.strip(), at=context.now(), created_by=member.id
+    )
+    await context.commit()
+    invalidate_faq(context)
+    await message.reply_text(texts.FAQ_SAVED.format(id=entry.id))
+
+
+def register(app: BotApplication) -> None:
+    private = filters.ChatType.PRIVATE
+    app.add_handler(CommandHandler("ask", ask_command, filters=private))
+    app.add_handler(CommandHandler("gaps", gaps_command, filters=private))
+    app.add_handler(CommandHandler("faq", faq_command, filters=private))
+    app.add_handler(CallbackQueryHandler(on_feedback, pattern=r"^qa:fb:"))
+    app.add_handler(CallbackQueryHandler(on_source, pattern=r"^qa:src:"))
+    app.add_handler(CallbackQueryHandler(on_pass_to_staff, pattern=r"^qa:staff:"))
+
+
+def register_catch_all(app: BotApplication) -> None:
+    """Registered after every feature that claims text patterns, before the fallback."""
+    app.add_handler(MessageHandler(filters.ChatType.PRIVATE & filters.TEXT & ~filters.COMMAND, plain_question))
+
+
+FEATURE = Feature(
+    name="ask",
+    register=register,
+    commands=(CommandInfo("ask"), CommandInfo("gaps", staff=True), CommandInfo("faq", staff=True)),
+)
+CATCH_ALL = Feature(name="ask-text", register=register_catch_all)

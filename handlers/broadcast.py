@@ -1,0 +1,587 @@
+"""/broadcast (staff): compose → media → audience → schedule → preview (测试发送 / 确认 / 取消); 收到 receipts;
+the JobQueue sender that drains the outbox and edits the staff's progress message.
+
+The draft lives in the database (``store.broadcasts.drafts``), so a restart mid-dialogue loses nothing.
+Callback data: ``bc:<action>[:<arg>]``; every staff action is checked by ``require_staff``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import logging
+import re
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.error import BadRequest, TelegramError
+from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, TypeHandler, filters
+
+from handlers import texts
+from handlers.broadcast_sender import (
+    ACK_PREFIX,
+    FEATURE_KEY,
+    BroadcastConfig,
+    BroadcastSender,
+    SendReport,
+    recover_dead_senders,
+    render_text,
+)
+from handlers.context import BotApplication, BotContext, Services
+from handlers.guards import is_private, reply, require_member, require_staff
+from handlers.registry import CommandInfo, Feature
+from store import audit
+from store.broadcasts import audience, drafts, outbox
+from store.broadcasts.text import split_for_media, split_text
+from store.models import Broadcast, Member
+
+log = logging.getLogger(__name__)
+
+PREFIX = "bc"
+PRELOAD_GROUP = -3  # before the proposals' preload (-2) and the gate (-1): reads only
+TEXT_STEPS = frozenset({"text", "time"})
+REMIND_CYCLE = (None, 120, 1440)  # minutes: off, 2 h, 24 h
+STATE_KEY = "broadcast_sender_state"
+
+_step: contextvars.ContextVar[str | None] = contextvars.ContextVar("broadcast_draft_step", default=None)
+
+
+def config_of(services: Services) -> BroadcastConfig:
+    found = services.features.get(FEATURE_KEY)
+    return found if isinstance(found, BroadcastConfig) else BroadcastConfig()
+
+
+# ---- draft plumbing -------------------------------------------------------------------------------
+
+
+async def preload(update: Update, context: BotContext) -> None:
+    """Remember whether the sender has a broadcast draft waiting for typed input or media."""
+    _step.set(None)
+    user = update.effective_user
+    if user is None or update.message is None or not is_private(update):
+        return
+    _step.set(await drafts.step_for_telegram(context.session, telegram_id=user.id))
+
+
+class AwaitingDraftInput(filters.MessageFilter):
+    """A message the sender's broadcast draft is waiting for (text, or media at the media step)."""
+
+    def filter(self, message: Any) -> bool:
+        step = _step.get()
+        if step is None:
+            return False
+        if getattr(message, "text", None) is not None and not message.text.startswith("/"):
+            return step in TEXT_STEPS or step == "media"
+        return step == "media" and bool(getattr(message, "photo", None) or getattr(message, "document", None))
+
+
+class HasDraft(filters.MessageFilter):
+    def filter(self, message: Any) -> bool:
+        return _step.get() is not None
+
+
+def _button(label: str, action: str, arg: str | int | None = None) -> InlineKeyboardButton:
+    data = f"{PREFIX}:{action}" + (f":{arg}" if arg is not None else "")
+    return InlineKeyboardButton(label, callback_data=data)
+
+
+def _markup(rows: list[list[InlineKeyboardButton]]) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(rows)
+
+
+async def _show(update: Update, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
+    """Edit the message whose button was pressed, or send a new message."""
+    query = update.callback_query
+    if query is not None and query.message is not None:
+        await query.answer()
+        try:
+            await query.edit_message_text(text, reply_markup=markup)
+        except BadRequest as exc:
+            if "not modified" not in exc.message:
+                raise
+        return
+    if update.effective_message is not None:
+        await update.effective_message.reply_text(text, reply_markup=markup)
+
+
+def _spec(data: dict[str, Any]) -> audience.Spec:
+    clause = {k: v for k, v in (data.get("clause") or {}).items() if v}
+    return [clause] if clause else [{}]
+
+
+async def _count(context: BotContext, data: dict[str, Any]) -> int:
+    return len(await audience.resolve(context.session, spec=_spec(data)))
+
+
+# ---- the dialogue ----------------------------------------------------------------------------------
+
+
+@require_staff
+async def broadcast_command(update: Update, context: BotContext, member: Member) -> None:
+    """/broadcast: start a notice; ``/broadcast status [ID]`` shows delivery counts."""
+    args = context.args or []
+    if args and args[0] in ("status", "状态"):
+        await _status_view(update, context, int(args[1]) if len(args) > 1 and args[1].isdigit() else None)
+        return
+    await drafts.save(context.session, member_id=member.id, step="text", data={}, now=context.now())
+    await reply(update, texts.BROADCAST_ASK_TEXT)
+
+
+@require_staff
+async def draft_input(update: Update, context: BotContext, member: Member) -> None:
+    """Typed text or media for the staff member's broadcast draft."""
+    message = update.effective_message
+    draft = await drafts.get(context.session, member_id=member.id)
+    if message is None or draft is None:
+        return
+    data = dict(draft.data)
+    if draft.step == "text":
+        if not message.text or not message.text.strip():
+            await reply(update, texts.BROADCAST_TEXT_NEEDED)
+            return
+        data["text"] = message.text
+        await drafts.save(context.session, member_id=member.id, step="media", data=data, now=context.now())
+        await message.reply_text(texts.BROADCAST_ASK_MEDIA, reply_markup=_markup([[_button(texts.BTN_BC_SKIP,
+                                                                                            "skip")]]))
+        return
+    if draft.step == "media":
+        if message.photo:
+            data["media"] = ["photo", message.photo[-1].file_id]
+        elif message.document:
+            data["media"] = ["document", message.document.file_id]
+        elif message.text:  # more text while we wait for media: append it to the notice
+            data["text"] = (data.get("text", "") + "\n\n" + message.text).strip()
+        if "media" in data:
+            await reply(update, texts.BROADCAST_MEDIA_SAVED.format(kind=texts.BROADCAST_MEDIA_KINDS[data["media"][0]]))
+        await drafts.save(context.session, member_id=member.id, step="audience", data=data, now=context.now())
+        await _audience_card(update, context, data)
+        return
+    if draft.step == "time":
+        when = parse_when(message.text or "", now=context.now(), tz=context.services.tz)
+        if when is None:
+            await reply(update, texts.BROADCAST_BAD_TIME)
+            return
+        data["at"] = when.isoformat()
+        await drafts.save(context.session, member_id=member.id, step="preview", data=data, now=context.now())
+        await _preview(update, context, data)
+
+
+async def _audience_card(update: Update, context: BotContext, data: dict[str, Any]) -> None:
+    spec = _spec(data)
+    count = await _count(context, data)
+    kinds = [_button(texts.BTN_BC_KINDS[k], "kind", k) for k in audience.KINDS]
+    markup = _markup([
+        [_button(texts.BTN_BC_ALL, "all"), *kinds[:2]],
+        kinds[2:],
+        [_button(texts.BTN_BC_AUDIENCE_DONE, "next"), _button(texts.BTN_CANCEL, "cancel")],
+    ])
+    await _show(update, texts.BROADCAST_ASK_AUDIENCE.format(label=audience.describe(spec), count=count), markup)
+
+
+async def _values_card(update: Update, context: BotContext, data: dict[str, Any]) -> None:
+    kind = data["kind"]
+    chosen = set((data.get("clause") or {}).get(kind, []))
+    rows = [[_button(("✓ " if value in chosen else "") + f"{value}（{n}）", "val", i)]
+            for i, (value, n) in enumerate(zip(data["choices"], data["choice_counts"], strict=True))]
+    label = texts.BTN_BC_KINDS[kind].removeprefix("按")
+    if not rows:
+        await _show(update, texts.BROADCAST_NO_VALUES.format(kind=label), _markup([[_button(texts.BTN_BC_BACK,
+                                                                                              "back")]]))
+        return
+    rows.append([_button(texts.BTN_BC_BACK, "back")])
+    await _show(update, texts.BROADCAST_PICK_VALUE.format(kind=label), _markup(rows[:40]))
+
+
+async def _preview(update: Update, context: BotContext, data: dict[str, Any]) -> None:
+    tz = context.services.tz
+    count = await _count(context, data)
+    when = texts.BROADCAST_NOW
+    if data.get("at"):
+        when = datetime.fromisoformat(data["at"]).astimezone(tz).strftime("%Y-%m-%d %H:%M")
+    text = data.get("text", "")
+    excerpt = text if len(text) <= 300 else text[:300] + "……"
+    media = texts.BROADCAST_MEDIA_KINDS[data["media"][0]] if data.get("media") else texts.BROADCAST_NONE
+    remind = data.get("remind")
+    body = texts.BROADCAST_PREVIEW.format(
+        audience=audience.describe(_spec(data)), count=count, when=when, media=media,
+        receipt=texts.BROADCAST_YES if data.get("receipt") else texts.BROADCAST_NO,
+        urgent=texts.BROADCAST_YES if data.get("urgent") else texts.BROADCAST_NO, excerpt=excerpt,
+    )
+    toggles = [
+        _button(texts.BTN_BC_RECEIPT.format(state=texts.BROADCAST_YES if data.get("receipt") else texts.BROADCAST_NO),
+                "rc"),
+        _button(texts.BTN_BC_URGENT.format(state=texts.BROADCAST_YES if data.get("urgent") else texts.BROADCAST_NO),
+                "ur"),
+    ]
+    rows = [toggles]
+    if data.get("receipt"):
+        state = texts.BROADCAST_REMIND_HOURS.format(hours=remind // 60) if remind else texts.BROADCAST_REMIND_OFF
+        rows.append([_button(texts.BTN_BC_REMIND.format(state=state), "rm")])
+    rows.append([_button(texts.BTN_BC_TEST, "test"), _button(texts.BTN_CONFIRM, "ok"),
+                 _button(texts.BTN_CANCEL, "cancel")])
+    await _show(update, body, _markup(rows))
+
+
+@require_staff
+async def draft_button(update: Update, context: BotContext, member: Member) -> None:
+    """Buttons of the /broadcast dialogue."""
+    query = update.callback_query
+    assert query is not None
+    parts = (query.data or "").split(":")
+    action, arg = parts[1] if len(parts) > 1 else "", parts[2] if len(parts) > 2 else None
+    draft = await drafts.get(context.session, member_id=member.id)
+    if draft is None:
+        await reply(update, texts.STALE_BUTTON)
+        return
+    data, step, now = dict(draft.data), draft.step, context.now()
+
+    async def save(new_step: str) -> None:
+        await drafts.save(context.session, member_id=member.id, step=new_step, data=data, now=now)
+
+    if action == "cancel":
+        await drafts.discard(context.session, member_id=member.id)
+        await _show(update, texts.BROADCAST_DRAFT_CANCELLED)
+        return
+    if action == "skip" and step == "media":
+        await save("audience")
+        await _audience_card(update, context, data)
+    elif action == "all" and step == "audience":
+        data["clause"] = {}
+        await save("audience")
+        await _audience_card(update, context, data)
+    elif action == "kind" and step == "audience" and arg in audience.KINDS:
+        found = await audience.choices(context.session, kind=arg)
+        data.update(kind=arg, choices=[v for v, _ in found], choice_counts=[n for _, n in found])
+        await save("audience")
+        await _values_card(update, context, data)
+    elif action == "val" and step == "audience" and data.get("kind") and arg and arg.isdigit() \
+            and int(arg) < len(data.get("choices", [])):
+        kind, value = data["kind"], data["choices"][int(arg)]
+        clause = {k: list(v) for k, v in (data.get("clause") or {}).items()}
+        values = clause.setdefault(kind, [])
+        values.remove(value) if value in values else values.append(value)
+        data["clause"] = clause
+        await save("audience")
+        await _values_card(update, context, data)
+    elif action == "back" and step == "audience":
+        await _audience_card(update, context, data)
+    elif action == "next" and step == "audience":
+        if await _count(context, data) == 0:
+            await reply(update, texts.BROADCAST_EMPTY_AUDIENCE)
+            return
+        await save("schedule")
+        await _show(update, texts.BROADCAST_ASK_SCHEDULE, _markup([[
+            _button(texts.BTN_BC_NOW, "now"), _button(texts.BTN_BC_LATER, "later"),
+            _button(texts.BTN_CANCEL, "cancel")]]))
+    elif action == "now" and step == "schedule":
+        data.pop("at", None)
+        await save("preview")
+        await _preview(update, context, data)
+    elif action == "later" and step == "schedule":
+        await save("time")
+        await _show(update, texts.BROADCAST_ASK_TIME)
+    elif action in ("rc", "ur", "rm") and step == "preview":
+        if action == "rc":
+            data["receipt"] = not data.get("receipt")
+        elif action == "ur":
+            data["urgent"] = not data.get("urgent")
+        else:
+            current = data.get("remind")
+            data["remind"] = REMIND_CYCLE[(REMIND_CYCLE.index(current) + 1) % len(REMIND_CYCLE)] \
+                if current in REMIND_CYCLE else None
+        await save("preview")
+        await _preview(update, context, data)
+    elif action == "test" and step == "preview":
+        await query.answer(texts.BROADCAST_TEST_SENT)
+        await _send_test(context, member, data)
+    elif action == "ok" and step == "preview":
+        await _confirm(update, context, member, data)
+    else:
+        await reply(update, texts.STALE_BUTTON)
+
+
+async def _send_test(context: BotContext, member: Member, data: dict[str, Any]) -> None:
+    """The notice exactly as members will see it, to the staff member only (not through the outbox)."""
+    assert member.telegram_id is not None
+    preview = Broadcast(text=data.get("text", ""), urgent=bool(data.get("urgent")),
+                               receipt=bool(data.get("receipt")))
+    body = render_text(preview)
+    chat = member.telegram_id
+    if data.get("media"):
+        kind, file_id = data["media"]
+        caption, rest = split_for_media(body)
+        if kind == "photo":
+            await context.bot.send_photo(chat, file_id, caption=caption or None)
+        else:
+            await context.bot.send_document(chat, file_id, caption=caption or None)
+    else:
+        rest = split_text(body)
+    for part in rest:
+        await context.bot.send_message(chat, part)
+
+
+async def _confirm(update: Update, context: BotContext, member: Member, data: dict[str, Any]) -> None:
+    services, now = context.services, context.now()
+    config = config_of(services)
+    media = data.get("media") or [None, None]
+    scheduled = datetime.fromisoformat(data["at"]) if data.get("at") else None
+    new = outbox.NewBroadcast(
+        text=data.get("text", ""), audience=_spec(data), media_kind=media[0], media_ref=media[1],
+        topic=((data.get("clause") or {}).get("topic") or [None])[0], urgent=bool(data.get("urgent")),
+        receipt=bool(data.get("receipt")), scheduled_at=scheduled,
+        remind_after_minutes=data.get("remind") if data.get("receipt") else None, created_by=member.id,
+    )
+    broadcast = await outbox.create(context.session, new=new, now=now, tz=services.tz, defaults=config.defaults)
+    await drafts.discard(context.session, member_id=member.id)
+    await audit.record(context.session, actor=member, action="broadcast.create", at=now,
+                       target=f"broadcast:{broadcast.id}", detail={"audience": broadcast.audience_label})
+    status = await outbox.status(context.session, broadcast_id=broadcast.id)
+    assert status is not None
+    await context.commit()
+    if scheduled and scheduled > now:
+        when = scheduled.astimezone(services.tz).strftime("%Y-%m-%d %H:%M")
+        await _show(update, texts.BROADCAST_SCHEDULED.format(id=broadcast.id, when=when, count=status.total))
+    else:
+        await _show(update, texts.BROADCAST_QUEUED.format(id=broadcast.id, count=status.total))
+    chat = update.effective_chat
+    if chat is not None:
+        message = await context.bot.send_message(chat.id, progress_text(status),
+                                                 reply_markup=_refresh_markup(broadcast.id))
+        await outbox.set_status_message(context.session, broadcast_id=broadcast.id, chat_id=chat.id,
+                                        message_id=message.message_id)
+        await context.commit()
+    kick(context.application)
+
+
+@require_staff
+async def cancel_draft(update: Update, context: BotContext, member: Member) -> None:
+    """/cancel while composing a broadcast."""
+    await drafts.discard(context.session, member_id=member.id)
+    await reply(update, texts.BROADCAST_DRAFT_CANCELLED)
+
+
+# ---- status and receipts ----------------------------------------------------------------------------
+
+
+def progress_bar(done: int, total: int, width: int = 10) -> str:
+    filled = width if total == 0 else round(width * done / total)
+    return "▓" * filled + "░" * (width - filled)
+
+
+def progress_text(status: outbox.Status) -> str:
+    deferred = texts.BROADCAST_PROGRESS_DEFERRED.format(count=status.deferred) if status.deferred else ""
+    return texts.BROADCAST_PROGRESS.format(
+        id=status.id, state=texts.BROADCAST_STATES.get(status.state, status.state),
+        bar=progress_bar(status.done, status.total), done=status.done, total=status.total, sent=status.sent,
+        failed=status.failed, blocked=status.blocked, pending=status.pending, acknowledged=status.acknowledged,
+        deferred=deferred,
+    )
+
+
+def _refresh_markup(broadcast_id: int) -> InlineKeyboardMarkup:
+    return _markup([[_button(texts.BTN_BC_REFRESH, "st", broadcast_id)]])
+
+
+async def _status_view(update: Update, context: BotContext, broadcast_id: int | None) -> None:
+    if broadcast_id is None:
+        recent = await outbox.recent(context.session, limit=8)
+        if not recent:
+            await reply(update, texts.BROADCAST_LIST_EMPTY)
+            return
+        lines = [texts.BROADCAST_LIST_HEAD]
+        for b in recent:
+            st = await outbox.status(context.session, broadcast_id=b.id)
+            assert st is not None
+            lines.append(texts.BROADCAST_LIST_LINE.format(
+                id=b.id, state=texts.BROADCAST_STATES.get(b.state, b.state), audience=b.audience_label,
+                sent=st.sent, total=st.total, acknowledged=st.acknowledged))
+        await reply(update, "\n".join(lines))
+        return
+    status = await outbox.status(context.session, broadcast_id=broadcast_id)
+    if status is None:
+        await reply(update, texts.BROADCAST_NOT_FOUND.format(id=broadcast_id))
+        return
+    await _show(update, progress_text(status), _refresh_markup(broadcast_id))
+
+
+@require_staff
+async def status_button(update: Update, context: BotContext, member: Member) -> None:
+    """刷新 on a broadcast's progress message."""
+    arg = (update.callback_query.data or "").split(":")[-1] if update.callback_query else ""
+    if not arg.isdigit():
+        await reply(update, texts.STALE_BUTTON)
+        return
+    await _status_view(update, context, int(arg))
+
+
+@require_member
+async def ack_button(update: Update, context: BotContext, member: Member) -> None:
+    """收到 on a notice: recorded once, and only for the member it was sent to."""
+    query = update.callback_query
+    user = update.effective_user
+    arg = (query.data or "").removeprefix(ACK_PREFIX) if query else ""
+    if query is None or user is None or not arg.isdigit():
+        await reply(update, texts.STALE_BUTTON)
+        return
+    outcome = await outbox.acknowledge(context.session, delivery_id=int(arg), telegram_id=user.id,
+                                       now=context.now())
+    if outcome is outbox.AckOutcome.RECORDED:
+        await context.commit()
+        await query.answer(texts.BROADCAST_ACK_THANKS)
+        try:
+            await query.edit_message_reply_markup(None)
+        except TelegramError:
+            log.info("could not remove the receipt button", exc_info=True)
+        return
+    await reply(update, {
+        outbox.AckOutcome.ALREADY: texts.BROADCAST_ACK_ALREADY,
+        outbox.AckOutcome.NOT_YOURS: texts.BROADCAST_ACK_NOT_YOURS,
+    }.get(outcome, texts.STALE_BUTTON))
+
+
+# ---- the JobQueue sender ---------------------------------------------------------------------------
+
+
+@dataclass
+class SenderState:
+    task: asyncio.Task[Any] | None = None
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)  # one pass at a time per process
+    last_edit: dict[int, float] = field(default_factory=dict)
+
+
+def _state(app: BotApplication) -> SenderState:
+    state = app.bot_data.get(STATE_KEY)
+    if not isinstance(state, SenderState):
+        state = SenderState()
+        app.bot_data[STATE_KEY] = state
+    return state
+
+
+async def _edit_progress(app: BotApplication, services: Services, broadcast_id: int) -> None:
+    async with services.db.session() as session:
+        broadcast = await outbox.get(session, broadcast_id=broadcast_id)
+        status = await outbox.status(session, broadcast_id=broadcast_id)
+    if broadcast is None or status is None or not broadcast.status_chat_id or not broadcast.status_message_id:
+        return
+    try:
+        await app.bot.edit_message_text(progress_text(status), chat_id=broadcast.status_chat_id,
+                                        message_id=broadcast.status_message_id,
+                                        reply_markup=_refresh_markup(broadcast_id))
+    except TelegramError as exc:  # "not modified", or the staff deleted the message
+        log.debug("progress edit for broadcast %s skipped: %s", broadcast_id, exc)
+
+
+async def send_reminders(app: BotApplication) -> int:
+    """Create follow-ups for receipt broadcasts whose members have not acknowledged in time."""
+    services = app.bot_data["services"]
+    config = config_of(services)
+    created = 0
+    async with services.db.session() as session:
+        now = services.clock()
+        for parent in await outbox.due_reminders(session, now=now):
+            reminder = await outbox.create_reminder(
+                session, parent=parent, text=texts.BROADCAST_REMINDER_PREFIX + parent.text, now=now,
+                tz=services.tz, defaults=config.defaults)
+            created += reminder is not None
+    return created
+
+
+async def run_due(app: BotApplication) -> SendReport:
+    """One sender pass: recover dead senders' rows, create due reminders, send everything due."""
+    state = _state(app)
+    async with state.lock:
+        return await _run_due(app, state)
+
+
+async def _run_due(app: BotApplication, state: SenderState) -> SendReport:
+    services: Services = app.bot_data["services"]
+    config = config_of(services)
+    await recover_dead_senders(services.db, now=services.clock(), stale_after=config.sender.stale_after)
+    await send_reminders(app)
+
+    async def on_result(report: SendReport, result: outbox.Result) -> None:
+        bid = result.claimed.broadcast_id
+        now = time.monotonic()
+        if now - state.last_edit.get(bid, 0.0) >= config.progress_every:
+            state.last_edit[bid] = now
+            await _edit_progress(app, services, bid)
+
+    sender = BroadcastSender(services.db, app.bot, config=config.sender, clock=services.clock, on_result=on_result)
+    report = await sender.run_pass()
+    for bid in report.broadcasts:
+        await _edit_progress(app, services, bid)
+    return report
+
+
+def kick(app: BotApplication) -> None:
+    """Start a sender pass now unless one is running (the repeating job also starts them)."""
+    state = _state(app)
+    if state.task is not None and not state.task.done():
+        return
+    state.task = app.create_task(_guarded_pass(app), name="broadcast-sender-pass")
+
+
+async def wait_idle(app: BotApplication) -> None:
+    """Wait for a running sender pass (if any) to finish (shutdown and tests)."""
+    task = _state(app).task
+    if task is not None and not task.done():
+        await asyncio.shield(task)
+
+
+async def _guarded_pass(app: BotApplication) -> None:
+    try:
+        await run_due(app)
+    except Exception:
+        log.exception("broadcast sender pass failed; the next tick retries")
+
+
+async def sender_tick(context: BotContext) -> None:
+    """JobQueue tick: start a sender pass if none is running."""
+    kick(context.application)
+
+
+def register(app: BotApplication) -> None:
+    private = filters.ChatType.PRIVATE
+    app.add_handler(TypeHandler(Update, preload), group=PRELOAD_GROUP)
+    app.add_handler(MessageHandler(private & AwaitingDraftInput(), draft_input))
+    app.add_handler(CommandHandler("cancel", cancel_draft, filters=private & HasDraft()))
+    app.add_handler(CommandHandler("broadcast", broadcast_command, filters=private))
+    app.add_handler(CallbackQueryHandler(ack_button, pattern=rf"^{re.escape(ACK_PREFIX)}\d+$"))
+    app.add_handler(CallbackQueryHandler(status_button, pattern=rf"^{PREFIX}:st:"))
+    app.add_handler(CallbackQueryHandler(draft_button, pattern=rf"^{PREFIX}:"))
+    if app.job_queue is not None:
+        interval = config_of(app.bot_data["services"]).tick_seconds
+        app.job_queue.run_repeating(sender_tick, interval=interval, first=1.0,  # type: ignore[arg-type]
+                                    name="broadcast-sender")
+
+
+FEATURE = Feature(
+    name="broadcast",
+    register=register,
+    commands=(CommandInfo("broadcast", staff=True),),
+)
+
+
+def parse_when(text: str, *, now: datetime, tz: Any) -> datetime | None:
+    """``2026-12-01 09:00`` / ``明天 09:00`` / ``15:30`` (local) → aware UTC, only if in the future."""
+    text = text.strip().replace("：", ":")
+    local_now = now.astimezone(tz)
+    match = re.fullmatch(r"(\d{4})-(\d{1,2})-(\d{1,2})\s+(\d{1,2}):(\d{2})", text)
+    try:
+        if match:
+            y, mo, d, h, mi = map(int, match.groups())
+            when = datetime(y, mo, d, h, mi, tzinfo=tz)
+        else:
+            match = re.fullmatch(r"(今天|明天|后天)?\s*(\d{1,2}):(\d{2})", text)
+            if not match:
+                return None
+            days = {"今天": 0, None: 0, "明天": 1, "后天": 2}[match.group(1)]
+            day = local_now.date() + timedelta(days=days)
+            when = datetime(day.year, day.month, day.day, int(match.group(2)), int(match.group(3)), tzinfo=tz)
+    except ValueError:
+        return None
+    when = when.astimezone(UTC)
+    return when if when > now else None

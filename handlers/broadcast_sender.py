@@ -1,0 +1,393 @@
+"""The broadcast sender: drains the durable outbox through the Bot API at Telegram's limits.
+
+* Claims are committed before each send and outcomes recorded after it, through one *group-commit*
+  writer: every worker hands in its previous result and asks for its next row; whatever is waiting is
+  written in one transaction. A worker holds at most one row, so at most ``concurrency`` rows are ever
+  in flight — the bound on duplicates after a crash.
+* Rate: one ``aiolimiter.AsyncLimiter`` for the overall limit (30 messages/s by default); a 429
+  ``RetryAfter`` pauses *every* worker for ``retry_after`` seconds, then the same row is retried.
+* 403 ``Forbidden`` → blocked (and the member is set inactive); network errors and timeouts → retried in
+  place with exponential back-off, failed after ``max_attempts``; other Bot API errors → failed.
+Used by the CLI (``broadcast send --wait`` / ``resume``) and by the bot's JobQueue tick.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import secrets
+import socket
+import time
+import warnings
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from aiolimiter import AsyncLimiter
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, RetryAfter, TelegramError
+from telegram.warnings import PTBDeprecationWarning
+
+from handlers import texts
+from store import preferences
+from store.broadcasts import outbox
+from store.broadcasts.states import Outcome, backoff_seconds
+from store.broadcasts.text import split_for_media, split_text
+from store.db import Database
+from store.models import Broadcast
+from store.types import Clock, utcnow
+
+log = logging.getLogger(__name__)
+
+ACK_PREFIX = "bc:ack:"
+
+
+@dataclass(frozen=True)
+class SenderConfig:
+    rate: float = 30.0  # messages per second, overall
+    concurrency: int = 12  # rows in flight at most (the duplicate bound after a crash)
+    max_attempts: int = 5  # network errors before a row fails
+    backoff_base: float = 1.0  # seconds; doubles per attempt
+    stale_after: float = 600.0  # a ``sending`` row older than this belongs to a dead sender
+
+
+FEATURE_KEY = "broadcasts"
+
+
+@dataclass(frozen=True)
+class BroadcastConfig:
+    """What the broadcast feature needs from the settings (``services.features["broadcasts"]``)."""
+
+    sender: SenderConfig = field(default_factory=SenderConfig)
+    defaults: preferences.PrefsDefaults = field(default_factory=preferences.PrefsDefaults)
+    topics: tuple[str, ...] = ()
+    tick_seconds: float = 5.0
+    progress_every: float = 3.0  # seconds between edits of a staff progress message
+
+
+@dataclass
+class SendReport:
+    sent: int = 0
+    blocked: int = 0
+    failed: int = 0
+    retried: int = 0  # network-error retries
+    throttled: int = 0  # 429 answers
+    paused_seconds: float = 0.0  # time spent paused by RetryAfter
+    api_calls: int = 0
+    started: float = 0.0
+    finished: float = 0.0
+    first_send: float | None = None
+    last_send: float | None = None
+    broadcasts: set[int] = field(default_factory=set)
+
+    @property
+    def delivered(self) -> int:
+        return self.sent + self.blocked + self.failed
+
+    @property
+    def elapsed(self) -> float:
+        return max(0.0, self.finished - self.started)
+
+    def rate_outside_pauses(self) -> float:
+        """Successful sends per second of sending time, with the RetryAfter pauses taken out."""
+        if self.first_send is None or self.last_send is None or self.sent < 2:
+            return 0.0
+        active = (self.last_send - self.first_send) - self.paused_seconds
+        return (self.sent - 1) / active if active > 0 else 0.0
+
+
+def new_token() -> str:
+    """A claim token naming this process: ``host:pid:random``."""
+    return f"{socket.gethostname()[:32]}:{os.getpid()}:{secrets.token_hex(4)}"
+
+
+def _token_is_dead(token: str) -> bool:
+    """A token of a process on this host that no longer exists."""
+    host, _, rest = token.partition(":")
+    pid_text = rest.partition(":")[0]
+    if host != socket.gethostname()[:32] or not pid_text.isdigit():
+        return False
+    pid = int(pid_text)
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+async def recover_dead_senders(
+    db: Database, *, now: datetime, stale_after: float, broadcast_id: int | None = None, force: bool = False,
+) -> int:
+    """Return rows held by dead senders to ``pending`` (marked uncertain); returns how many.
+
+    A sender is dead if its process on this host is gone, or its claims are older than ``stale_after``;
+    ``force`` treats every holder as dead (the operator knows no sender runs).
+    """
+    async with db.session() as session:
+        holders = await outbox.holders(session, broadcast_id=broadcast_id)
+        dead = [h.token for h in holders if force or _token_is_dead(h.token)]
+        recovered = await outbox.recover(
+            session, now=now, dead_tokens=dead, stale_before=now - timedelta(seconds=stale_after),
+            broadcast_id=broadcast_id,
+        )
+    if recovered:
+        log.warning("recovered %d in-flight deliveries of dead senders (uncertain: may be resent)", recovered)
+    return recovered
+
+
+class _Abort(Exception):
+    """The Bot API rejected our token: stop the whole run."""
+
+
+class _GroupCommit:
+    """Serialises outbox writes: each batch records finished rows and claims new ones in one transaction."""
+
+    def __init__(self, db: Database, clock: Clock, token: str, broadcast_id: int | None) -> None:
+        self.db, self.clock, self.token, self.broadcast_id = db, clock, token, broadcast_id
+        self.broadcasts: dict[int, Broadcast] = {}
+        self._ops: list[tuple[outbox.Result | None, bool, asyncio.Future[outbox.Claimed | None]]] = []
+        self._wake = asyncio.Event()
+        self._exhausted = False
+        self.stopping = False
+
+    async def next(self, result: outbox.Result | None, *, want: bool = True) -> outbox.Claimed | None:
+        """Record ``result`` (if any) and get the next row to send (None when nothing is due)."""
+        future: asyncio.Future[outbox.Claimed | None] = asyncio.get_running_loop().create_future()
+        self._ops.append((result, want, future))
+        self._wake.set()
+        return await future
+
+    async def run(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            ops, self._ops = self._ops, []
+            if not ops:
+                continue
+            try:
+                await self._apply(ops)
+            except Exception as exc:
+                for _, _, future in ops:
+                    if not future.done():
+                        future.set_exception(exc)
+
+    async def _apply(self, ops: list[tuple[outbox.Result | None, bool, asyncio.Future[outbox.Claimed | None]]]
+                     ) -> None:
+        results = [r for r, _, _ in ops if r is not None]
+        wanting = [f for _, want, f in ops if want]
+        claimed: list[outbox.Claimed] = []
+        async with self.db.session() as session:
+            now = self.clock()
+            if results:
+                await outbox.record(session, results=results, now=now)
+            if wanting and not self._exhausted and not self.stopping:
+                claimed = await outbox.claim(session, now=now, token=self.token, limit=len(wanting),
+                                             broadcast_id=self.broadcast_id)
+                if len(claimed) < len(wanting):
+                    self._exhausted = True
+                for c in claimed:
+                    if c.broadcast_id not in self.broadcasts:
+                        broadcast = await outbox.get(session, broadcast_id=c.broadcast_id)
+                        if broadcast is not None:
+                            self.broadcasts[c.broadcast_id] = broadcast
+        for _, want, future in ops:
+            if not want:
+                future.set_result(None)
+        for i, future in enumerate(wanting):
+            future.set_result(claimed[i] if i < len(claimed) else None)
+
+
+ProgressHook = Callable[[SendReport, outbox.Result], Awaitable[None] | None]
+
+
+class BroadcastSender:
+    """Sends due outbox rows with ``bot``; one instance per run (or per JobQueue pass)."""
+
+    def __init__(
+        self,
+        db: Database,
+        bot: Bot,
+        *,
+        config: SenderConfig | None = None,
+        clock: Clock = utcnow,
+        sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
+        monotonic: Callable[[], float] = time.monotonic,
+        on_result: ProgressHook | None = None,
+        token: str | None = None,
+    ) -> None:
+        self.db, self.bot = db, bot
+        self.config = config or SenderConfig()
+        self.clock, self.sleep, self.monotonic = clock, sleep, monotonic
+        self.on_result = on_result
+        self.token = token or new_token()
+        self.report = SendReport()
+        # Small buckets (a tenth of a second's worth) keep the pace even: no burst of a full second.
+        burst = max(1, round(self.config.rate / 10))
+        self._limiter = AsyncLimiter(burst, burst / self.config.rate)
+        self._resume_at = 0.0
+
+    # ---- running ----------------------------------------------------------------------------
+
+    async def run_pass(self, *, broadcast_id: int | None = None) -> SendReport:
+        """Send every row due now (of one broadcast or all), then return."""
+        if not self.report.started:
+            self.report.started = self.monotonic()
+        writer = _GroupCommit(self.db, self.clock, self.token, broadcast_id)
+        writer_task = asyncio.create_task(writer.run(), name="broadcast-outbox-writer")
+        try:
+            workers = [asyncio.create_task(self._worker(writer), name=f"broadcast-worker-{i}")
+                       for i in range(max(1, self.config.concurrency))]
+            outcomes = await asyncio.gather(*workers, return_exceptions=True)
+        finally:
+            writer_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await writer_task
+            self.report.finished = self.monotonic()
+        for outcome in outcomes:
+            if isinstance(outcome, _Abort):
+                raise InvalidToken(str(outcome))
+            if isinstance(outcome, BaseException):
+                raise outcome
+        return self.report
+
+    async def run_until_done(self, *, broadcast_id: int | None = None, max_wait: float = 600.0) -> SendReport:
+        """Passes until nothing is pending, waiting for rows due within ``max_wait`` seconds."""
+        while True:
+            await self.run_pass(broadcast_id=broadcast_id)
+            async with self.db.session() as session:
+                due = await outbox.next_due(session, broadcast_id=broadcast_id)
+            if due is None:
+                return self.report
+            wait = (due - self.clock()).total_seconds()
+            if wait > max_wait:
+                return self.report
+            if wait > 0:
+                await self.sleep(wait)
+
+    async def _worker(self, writer: _GroupCommit) -> None:
+        result: outbox.Result | None = None
+        while True:
+            claimed = await writer.next(result, want=not writer.stopping)
+            if claimed is None:
+                return
+            broadcast = writer.broadcasts[claimed.broadcast_id]
+            try:
+                result = await self._deliver(claimed, broadcast)
+            except _Abort:
+                writer.stopping = True
+                await writer.next(outbox.Result(claimed, Outcome.RETRY, error="invalid token",
+                                                retry_at=self.clock()), want=False)
+                raise
+            self._count(result)
+            if self.on_result is not None:
+                maybe = self.on_result(self.report, result)
+                if maybe is not None:
+                    await maybe
+
+    def _count(self, result: outbox.Result) -> None:
+        self.report.broadcasts.add(result.claimed.broadcast_id)
+        if result.outcome is Outcome.SENT:
+            self.report.sent += 1
+            now = self.monotonic()
+            self.report.first_send = self.report.first_send or now
+            self.report.last_send = now
+        elif result.outcome is Outcome.BLOCKED:
+            self.report.blocked += 1
+        elif result.outcome is Outcome.FAILED:
+            self.report.failed += 1
+
+    # ---- one delivery -----------------------------------------------------------------------
+
+    async def _gate(self) -> None:
+        """Wait out a RetryAfter pause, then take a slot of the overall rate."""
+        while (delay := self._resume_at - self.monotonic()) > 0:
+            await self.sleep(delay)
+        await self._limiter.acquire()
+        while (delay := self._resume_at - self.monotonic()) > 0:  # a pause began while we queued
+            await self.sleep(delay)
+
+    def _pause(self, seconds: float) -> None:
+        self.report.throttled += 1
+        until = self.monotonic() + seconds
+        if until > self._resume_at:
+            self.report.paused_seconds += until - max(self._resume_at, self.monotonic())
+            self._resume_at = until
+        log.info("Telegram asked to slow down: pausing all sends for %.1fs", seconds)
+
+    async def _deliver(self, claimed: outbox.Claimed, broadcast: Broadcast) -> outbox.Result:
+        attempts = claimed.attempts
+        while True:
+            try:
+                message_id = await self._send(claimed, broadcast)
+                return outbox.Result(claimed, Outcome.SENT, message_id=message_id)
+            except RetryAfter as exc:
+                self._pause(retry_seconds(exc))
+            except Forbidden as exc:
+                return outbox.Result(claimed, Outcome.BLOCKED, error=exc.message)
+            except InvalidToken as exc:
+                raise _Abort(exc.message) from exc
+            except BadRequest as exc:
+                return outbox.Result(claimed, Outcome.FAILED, error=exc.message)
+            except NetworkError as exc:  # includes TimedOut
+                if attempts >= self.config.max_attempts:
+                    return outbox.Result(claimed, Outcome.FAILED, error=f"network: {exc.message}")
+                self.report.retried += 1
+                await self.sleep(backoff_seconds(attempts, base=self.config.backoff_base, cap=60.0))
+                attempts += 1
+            except TelegramError as exc:
+                return outbox.Result(claimed, Outcome.FAILED, error=exc.message)
+
+    async def _send(self, claimed: outbox.Claimed, broadcast: Broadcast) -> int:
+        """Send all parts of the notice; the receipt button goes on the last part. Returns its message id."""
+        markup = None
+        if broadcast.receipt:
+            markup = InlineKeyboardMarkup(
+                [[InlineKeyboardButton(texts.BTN_RECEIVED, callback_data=f"{ACK_PREFIX}{claimed.delivery_id}")]]
+            )
+        body = render_text(broadcast)
+        message: Message | None = None
+        if broadcast.media_kind and broadcast.media_ref:
+            caption, rest = split_for_media(body)
+            send_media = self.bot.send_photo if broadcast.media_kind == "photo" else self.bot.send_document
+            await self._gate()
+            self.report.api_calls += 1
+            media_arg = "photo" if broadcast.media_kind == "photo" else "document"
+            message = await send_media(claimed.chat_id, **{media_arg: broadcast.media_ref},  # type: ignore[operator]
+                                       caption=caption or None, reply_markup=None if rest else markup)
+            parts = rest
+        else:
+            parts = split_text(body)
+        for i, part in enumerate(parts):
+            await self._gate()
+            self.report.api_calls += 1
+            message = await self.bot.send_message(
+                claimed.chat_id, part, reply_markup=markup if i == len(parts) - 1 else None
+            )
+        if message is None:
+            raise BadRequest("empty broadcast")
+        return int(message.message_id)
+
+
+def retry_seconds(exc: RetryAfter) -> float:
+    """``retry_after`` in seconds (an int today, a timedelta in a later PTB major version)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        retry = exc.retry_after
+    return retry.total_seconds() if isinstance(retry, timedelta) else float(retry)
+
+
+def render_text(broadcast: Broadcast) -> str:
+    """The notice as members see it: an urgent mark for urgent notices, a receipt hint when asked."""
+    text = broadcast.text.strip()
+    if broadcast.urgent:
+        text = texts.BROADCAST_URGENT_MARK + text
+    if broadcast.receipt:
+        text += texts.BROADCAST_RECEIPT_HINT
+    return text

@@ -1,0 +1,295 @@
+"""Online study check-ins (学习打卡): /checkin, plain-text check-ins, confirm / edit / cancel."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
+
+from handlers import texts
+from handlers.context import BotApplication, BotContext
+from handlers.credits_common import (
+    AwaitingFilter,
+    awaiting_index,
+    cap_reason,
+    first_in_group,
+    local_today,
+    rules_of,
+    set_awaiting,
+)
+from handlers.guards import reply, require_member
+from handlers.registry import CommandInfo, Feature
+from store.credits import checkins as checkins_repo
+from store.credits import reports
+from store.credits.parsing import Declined, ParsedCheckin, parse_checkin, parse_day, parse_minutes
+from store.credits.rules import CreditRules, default_rules
+from store.models import CheckinDraft, Member
+
+PREFIX = "ck"
+_PROPOSAL_LIKE = re.compile(r"^\s*(?:建议|希望|反映|呼吁|提议)")
+_FILTER_TODAY = date(2000, 6, 15)  # the filter only asks "is this a check-in?", which needs no real date
+
+
+def _limits(rules: CreditRules) -> dict[str, int]:
+    found = rules.first_of("checkin")
+    note = rules.first_of("note")
+    return {
+        "min_minutes": found[1].min_minutes if found else 10,
+        "max_minutes": found[1].max_minutes if found else 720,
+        "note_min_chars": note[1].min_chars if note else 200,
+    }
+
+
+class CheckinTextFilter(filters.MessageFilter):
+    """Claims plain texts that read as a study check-in (or nearly: those get an example)."""
+
+    def __init__(self, rules: CreditRules) -> None:
+        super().__init__(name="CheckinTextFilter")
+        self.limits = _limits(rules)
+
+    def filter(self, message: Message) -> bool:
+        text = message.text or ""
+        if not text.strip() or text.startswith("/") or _PROPOSAL_LIKE.match(text):
+            return False
+        result = parse_checkin(text, today=_FILTER_TODAY, **self.limits)
+        return isinstance(result, ParsedCheckin) or result.checkin_like
+
+
+def _buttons(draft: CheckinDraft) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup([[
+        InlineKeyboardButton(texts.BTN_CONFIRM, callback_data=f"{PREFIX}:ok:{draft.id}"),
+        InlineKeyboardButton(texts.BTN_EDIT, callback_data=f"{PREFIX}:edit:{draft.id}"),
+        InlineKeyboardButton(texts.BTN_CANCEL, callback_data=f"{PREFIX}:no:{draft.id}"),
+    ]])
+
+
+def _minutes_text(minutes: int | None) -> str:
+    return texts.CHECKIN_MINUTES.format(minutes=minutes) if minutes is not None else "-"
+
+
+def _preview(draft: CheckinDraft, rules: CreditRules, today: date) -> str:
+    points = checkins_repo.preview_points(draft, rules)
+    day = draft.study_date or today
+    if draft.kind == "note":
+        body = draft.body or ""
+        return texts.CHECKIN_PREVIEW_NOTE.format(
+            length=len(body), preview=body[:60] + ("…" if len(body) > 60 else ""), day=day.isoformat(),
+            points=points,
+        )
+    found = rules.first_of("checkin")
+    return texts.CHECKIN_PREVIEW.format(
+        kind=found[1].label if found else "",
+        title=draft.title or texts.CHECKIN_NO_TITLE,
+        minutes=_minutes_text(draft.minutes),
+        day=day.isoformat(),
+        backfill=texts.CHECKIN_BACKFILL if day < today else "",
+        points=points,
+    )
+
+
+def _decline_text(result: Declined, rules: CreditRules) -> str:
+    limits = _limits(rules)
+    template = texts.CHECKIN_DECLINES.get(result.reason)
+    if template is None:
+        return texts.CHECKIN_EXAMPLE
+    return template.format(
+        min=limits["min_minutes"], max=limits["max_minutes"], minutes=result.minutes,
+        chars=limits["note_min_chars"], length=result.minutes or 0, days=rules.backfill_days,
+    )
+
+
+async def _offer(update: Update, context: BotContext, member: Member, text: str, *, prompted: bool) -> None:
+    """Parse ``text``; show the check-in for confirmation, or say what is missing."""
+    rules = rules_of(context)
+    today = local_today(context)
+    result = parse_checkin(text, today=today, assume_study=prompted, **_limits(rules))
+    if isinstance(result, Declined):
+        await reply(update, _decline_text(result, rules) if result.checkin_like else texts.CHECKIN_EXAMPLE)
+        return
+    if not checkins_repo.backfill_allowed(result.day, today=today, rules=rules):
+        await reply(update, texts.CHECKIN_DECLINES["outside_window"].format(days=rules.backfill_days))
+        return
+    draft = await checkins_repo.start_draft(context.session, member_id=member.id, now=context.now(), parsed=result)
+    if update.effective_user is not None:
+        set_awaiting(context, update.effective_user.id, None)
+    await context.commit()
+    if update.effective_message is not None:
+        await update.effective_message.reply_text(_preview(draft, rules, today), reply_markup=_buttons(draft))
+
+
+@require_member
+async def checkin_command(update: Update, context: BotContext, member: Member) -> None:
+    """/checkin [text]: start a check-in (asks for the text when none is given)."""
+    if context.args:
+        await _offer(update, context, member, " ".join(context.args), prompted=True)
+        return
+    rules = rules_of(context)
+    await checkins_repo.start_draft(context.session, member_id=member.id, now=context.now())
+    await context.commit()
+    if update.effective_user:
+        set_awaiting(context, update.effective_user.id, "checkin")
+    note = rules.first_of("note")
+    await reply(update, texts.CHECKIN_PROMPT.format(
+        days=rules.backfill_days, chars=note[1].min_chars if note else 200))
+
+
+@require_member
+async def checkin_text(update: Update, context: BotContext, member: Member) -> None:
+    """A plain message that reads as a check-in."""
+    message = update.effective_message
+    if message is not None and message.text:
+        await _offer(update, context, member, message.text, prompted=False)
+
+
+@require_member
+async def awaited_text(update: Update, context: BotContext, member: Member) -> None:
+    """The member's answer to our question: the check-in text, or a corrected field."""
+    message = update.effective_message
+    user = update.effective_user
+    if message is None or user is None:
+        return
+    text = (message.text or "").strip()
+    draft = await checkins_repo.awaiting_draft(context.session, member_id=member.id)
+    if draft is None:
+        set_awaiting(context, user.id, None)
+        await reply(update, texts.STALE_BUTTON)
+        return
+    if text in (texts.BTN_CANCEL, "/cancel") or text.startswith("/cancel"):
+        await checkins_repo.discard_draft(context.session, draft=draft)
+        await context.commit()
+        set_awaiting(context, user.id, None)
+        await reply(update, texts.CHECKIN_CANCELLED)
+        return
+    if draft.awaiting == "text":
+        await _offer(update, context, member, text, prompted=True)
+        return
+    rules, today = rules_of(context), local_today(context)
+    field = draft.awaiting or ""
+    if field == "title":
+        ok = 1 <= len(text) <= 100
+        if ok:
+            draft.title = text
+    elif field == "minutes":
+        minutes = parse_minutes(text)
+        limits = _limits(rules)
+        ok = minutes is not None and limits["min_minutes"] <= minutes <= limits["max_minutes"]
+        if ok:
+            draft.minutes = minutes
+    elif field == "date":
+        day = parse_day(text, today=today)
+        ok = day is not None and checkins_repo.backfill_allowed(day, today=today, rules=rules)
+        if ok:
+            draft.study_date = day
+    else:
+        ok = False
+    if not ok:
+        await reply(update, texts.CHECKIN_BAD_FIELD.get(field, texts.CHECKIN_EXAMPLE))
+        return
+    draft.awaiting = None
+    await context.commit()
+    set_awaiting(context, user.id, None)
+    await message.reply_text(_preview(draft, rules, today), reply_markup=_buttons(draft))
+
+
+def _parse_data(data: str | None) -> tuple[str, int, str | None] | None:
+    parts = (data or "").split(":")
+    if len(parts) not in (3, 4) or parts[0] != PREFIX or not parts[2].isdigit():
+        return None
+    return parts[1], int(parts[2]), parts[3] if len(parts) == 4 else None
+
+
+@require_member
+async def checkin_button(update: Update, context: BotContext, member: Member) -> None:
+    """确认 / 修改 / 取消 and the field choice on a check-in preview."""
+    query = update.callback_query
+    if query is None:
+        return
+    parsed = _parse_data(query.data)
+    draft = (
+        await checkins_repo.get_draft(context.session, draft_id=parsed[1], member_id=member.id) if parsed else None
+    )
+    if parsed is None or draft is None or draft.awaiting == "text":
+        await query.answer(texts.STALE_BUTTON, show_alert=True)
+        return
+    action, _, arg = parsed
+    rules, today = rules_of(context), local_today(context)
+    await query.answer()
+    if action == "ok":
+        await _confirm(update, context, member, draft, rules, today)
+    elif action == "no":
+        await checkins_repo.discard_draft(context.session, draft=draft)
+        await context.commit()
+        set_awaiting(context, member.telegram_id or 0, None)
+        await query.edit_message_text(texts.CHECKIN_CANCELLED)
+    elif action == "edit":
+        fields = [("title", texts.BTN_EDIT_TITLE), ("minutes", texts.BTN_EDIT_MINUTES), ("date", texts.BTN_EDIT_DATE)]
+        if draft.kind == "note":
+            fields = [("date", texts.BTN_EDIT_DATE)]
+        keyboard = [[InlineKeyboardButton(label, callback_data=f"{PREFIX}:f:{draft.id}:{name}")
+                     for name, label in fields]]
+        keyboard.append([InlineKeyboardButton(texts.BTN_CANCEL, callback_data=f"{PREFIX}:no:{draft.id}")])
+        await query.edit_message_text(texts.CHECKIN_EDIT_WHICH, reply_markup=InlineKeyboardMarkup(keyboard))
+    elif action == "f" and arg in texts.CHECKIN_ASK_FIELD:
+        draft.awaiting = arg
+        await context.commit()
+        set_awaiting(context, member.telegram_id or 0, "checkin")
+        await query.edit_message_text(texts.CHECKIN_ASK_FIELD[arg])
+    else:
+        await query.answer(texts.STALE_BUTTON, show_alert=True)
+
+
+async def _confirm(
+    update: Update, context: BotContext, member: Member, draft: CheckinDraft, rules: CreditRules, today: date
+) -> None:
+    query = update.callback_query
+    assert query is not None
+    title, minutes = draft.title or texts.CHECKIN_NO_TITLE, _minutes_text(draft.minutes)
+    try:
+        recorded = await checkins_repo.confirm_draft(
+            context.session, draft=draft, rules=rules, now=context.now(), today=today
+        )
+    except checkins_repo.CheckinError as exc:
+        result = Declined(exc.code, True, draft.minutes)  # type: ignore[arg-type]
+        await query.edit_message_text(_decline_text(result, rules))
+        return
+    standing = await reports.standing(context.session, rules=rules, member_id=member.id, today=today)
+    await context.commit()
+    award = recorded.award
+    points = award.points if award else 0
+    reason = cap_reason(award)
+    if draft.kind == "note":
+        text = (texts.NOTE_RECORDED_CAPPED.format(points=points, reason=reason) if reason
+                else texts.NOTE_RECORDED.format(points=points))
+    elif reason:
+        text = texts.CHECKIN_RECORDED_CAPPED.format(title=title, minutes=minutes, points=points, reason=reason)
+    else:
+        text = texts.CHECKIN_RECORDED.format(title=title, minutes=minutes, points=points)
+    text += "\n" + texts.CHECKIN_YEAR_TOTAL.format(total=standing.total, target=standing.target)
+    await query.edit_message_text(text)
+
+
+async def warm_awaiting(context: BotContext) -> None:
+    """At start-up: rebuild the index of users who owe a typed answer from the database."""
+    async with context.services.db.session() as session:
+        found = await checkins_repo.awaiting_telegram_ids(session)
+    awaiting_index(context.application).update(found)
+
+
+def register(app: BotApplication) -> None:
+    private = filters.ChatType.PRIVATE
+    index = awaiting_index(app)
+    rules = app.bot_data["services"].features.get("credits")
+    text_filter = CheckinTextFilter(rules if isinstance(rules, CreditRules) else default_rules())
+    answer = filters.TEXT & (~filters.COMMAND | filters.Regex(r"^/cancel\b"))
+    # An answer to the question we just asked goes to that question, ahead of every other text handler.
+    first_in_group(app, MessageHandler(private & answer & AwaitingFilter(index, "checkin"), awaited_text))
+    app.add_handler(CommandHandler("checkin", checkin_command, filters=private))
+    app.add_handler(MessageHandler(private & filters.TEXT & ~filters.COMMAND & text_filter, checkin_text))
+    app.add_handler(CallbackQueryHandler(checkin_button, pattern=rf"^{PREFIX}:"))
+    if app.job_queue is not None:
+        app.job_queue.run_once(warm_awaiting, 0, name="credits-warm-awaiting")  # type: ignore[arg-type]
+
+
+FEATURE = Feature(name="checkin", register=register, commands=(CommandInfo("checkin"),))

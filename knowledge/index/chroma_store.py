@@ -1,0 +1,116 @@
+"""Chroma collection wrapper: stores chunks with precomputed vectors; the single source of truth."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import numpy as np
+
+from knowledge.embedders import ChromaEmbeddingFunction, Embedder
+from knowledge.models import Chunk
+
+
+@dataclass(frozen=True)
+class StoredChunk:
+    id: str
+    chunk: Chunk
+
+
+def collection_name(prefix: str, embedder_id: str) -> str:
+    """ASCII-only, Chroma-valid collection name for one embedder (vectors of one space)."""
+    name = re.sub(r"[^A-Za-z0-9._-]", "-", f"{prefix}_{embedder_id}").strip("-._")
+    return (name or "kb")[:60].ljust(3, "x")
+
+
+def make_client(persist_dir: Path, chroma_url: str | None) -> Any:
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+    if chroma_url:
+        parsed = urlparse(chroma_url)
+        return chromadb.HttpClient(
+            host=parsed.hostname or "localhost",
+            port=parsed.port or (443 if parsed.scheme == "https" else 8000),
+            ssl=parsed.scheme == "https",
+            settings=settings,
+        )
+    persist_dir.mkdir(parents=True, exist_ok=True)
+    return chromadb.PersistentClient(path=str(persist_dir), settings=settings)
+
+
+class ChromaStore:
+    """One collection per embedder; vectors are always computed by us and passed explicitly."""
+
+    def __init__(self, client: Any, name: str, embedder: Embedder | None, embedder_id: str) -> None:
+        self.client = client
+        self.embedding_function = ChromaEmbeddingFunction(embedder, embedder_id)
+        self.collection = client.get_or_create_collection(
+            name=name,
+            embedding_function=self.embedding_function,  # never Chroma's downloading default
+            metadata={"hnsw:space": "cosine", "embedder": embedder_id},
+        )
+        try:
+            self._batch = int(client.get_max_batch_size())
+        except Exception:
+            self._batch = 1000
+
+    def count(self) -> int:
+        return int(self.collection.count())
+
+    def all_chunks(self, page: int = 5000) -> list[StoredChunk]:
+        out: list[StoredChunk] = []
+        offset = 0
+        while True:
+            got = self.collection.get(include=["documents", "metadatas"], limit=page, offset=offset)
+            ids = got["ids"]
+            for cid, doc, meta in zip(ids, got["documents"] or [], got["metadatas"] or [], strict=False):
+                out.append(StoredChunk(cid, Chunk.from_stored(doc or "", dict(meta or {}))))
+            if len(ids) < page:
+                break
+            offset += page
+        return out
+
+    def source_ids(self, source: str) -> list[str]:
+        return list(self.collection.get(where={"source": source}, include=[])["ids"])
+
+    def embeddings_for(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
+        if not ids:
+            return {}
+        got = self.collection.get(ids=list(ids), include=["embeddings"])
+        return {cid: np.asarray(vec, dtype=np.float32) for cid, vec in zip(got["ids"], got["embeddings"], strict=False)}
+
+    def upsert(self, ids: list[str], chunks: list[Chunk], vectors: np.ndarray) -> None:
+        for start in range(0, len(ids), self._batch):
+            end = start + self._batch
+            self.collection.upsert(
+                ids=ids[start:end],
+                documents=[c.text for c in chunks[start:end]],
+                metadatas=[c.metadata() for c in chunks[start:end]],
+                embeddings=[np.asarray(v, dtype=np.float32) for v in vectors[start:end]],
+            )
+
+    def update_metadata(self, ids: list[str], chunks: list[Chunk]) -> None:
+        for start in range(0, len(ids), self._batch):
+            end = start + self._batch
+            self.collection.update(ids=ids[start:end], metadatas=[c.metadata() for c in chunks[start:end]])
+
+    def delete(self, ids: Sequence[str]) -> None:
+        ids = list(ids)
+        for start in range(0, len(ids), self._batch):
+            self.collection.delete(ids=ids[start : start + self._batch])
+
+    def query(self, vector: np.ndarray, n: int) -> list[tuple[str, float]]:
+        """Nearest chunks as (id, cosine similarity), best first."""
+        total = self.count()
+        if total == 0:
+            return []
+        got = self.collection.query(
+            query_embeddings=[np.asarray(vector, dtype=np.float32)], n_results=min(n, total), include=["distances"]
+        )
+        return [(cid, 1.0 - float(dist)) for cid, dist in zip(got["ids"][0], got["distances"][0], strict=False)]

@@ -1,0 +1,135 @@
+"""Optional synthesis with an OpenAI-compatible chat model, grounded on retrieved clauses only.
+
+Citations in the model's reply are checked against the retrieved passages; invented ones are
+removed. Nothing here is constructed unless LLM_BASE_URL and LLM_MODEL are configured.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+from knowledge import texts
+from knowledge.answering import citation_for, fit_telegram
+from knowledge.config import KnowledgeConfig
+from knowledge.models import Answer, Citation, Passage
+
+log = logging.getLogger(__name__)
+
+# 《title》 optionally followed by 第X条 / 总纲 / 序言 / “section”
+CITATION_RE = re.compile(r"《([^》]{1,80})》\s*(第[一二三四五六七八九十百千零〇两\d]+条|总纲|序言|“[^”]{1,60}”)?")
+BRACKET_REF_RE = re.compile(r"\[(\d{1,2})\]")
+MAX_CLAUSE_CHARS = 1200
+
+
+def make_chat_model(config: KnowledgeConfig) -> Any:
+    """ChatOpenAI for any OpenAI-compatible server (Qwen, DeepSeek, vLLM …)."""
+    from langchain_openai import ChatOpenAI
+
+    return ChatOpenAI(
+        base_url=config.llm_base_url,
+        api_key=config.llm_api_key or "unused",  # type: ignore[arg-type]
+        model=config.llm_model or "",
+        temperature=0.1,
+        timeout=30,
+        max_retries=1,
+    )
+
+
+def _label_key(label: str | None) -> str | None:
+    return label.strip("“”") if label else None
+
+
+class LlmAnswerer:
+    """Builds a grounded prompt, calls the chat model, and keeps only citations it was given."""
+
+    def __init__(self, chat_model: Any) -> None:
+        self.chat_model = chat_model
+
+    def build_messages(
+        self, question: str, passages: list[Passage], history: list[tuple[str, str]] | None
+    ) -> list[Any]:
+        from langchain_core.messages import HumanMessage, SystemMessage
+
+        clauses = "\n\n".join(
+            f"[{i}] {citation_for(p)}\n{p.text[:MAX_CLAUSE_CHARS]}" for i, p in enumerate(passages, start=1)
+        )
+        parts = [texts.LLM_CONTEXT_HEADER, clauses]
+        if history:
+            prev_q, prev_a = history[-1]
+            parts.append(texts.LLM_HISTORY_HEADER.format(question=prev_q, answer=prev_a[:600]))
+        parts.append(texts.LLM_QUESTION.format(question=question))
+        return [SystemMessage(content=texts.LLM_SYSTEM_PROMPT), HumanMessage(content="\n\n".join(parts))]
+
+    def answer(
+        self,
+        question: str,
+        passages: list[Passage],
+        *,
+        history: list[tuple[str, str]] | None = None,
+        confidence: float = 0.0,
+    ) -> Answer | None:
+        """A checked synthesised answer; None when the model fails (the caller falls back)."""
+        try:
+            reply = self.chat_model.invoke(self.build_messages(question, passages, history))
+        except Exception as exc:  # network errors, timeouts, bad responses: fall back to extractive
+            log.warning("chat model failed, answering extractively: %s", exc)
+            return None
+        content = reply.content if isinstance(reply.content, str) else str(reply.content)
+        content = content.strip()
+        if not content:
+            return None
+        if texts.LLM_DECLINE_MARKER in content and len(content) < 40:
+            return Answer(
+                answered=False, text=texts.NOT_COVERED, passages=passages, mode="refusal", confidence=confidence
+            )
+        text, citations = check_citations(content, passages)
+        if not citations:
+            citations = [citation_for(passages[0])]
+        sources = texts.SOURCES_LINE.format(citations=texts.CITATION_SEPARATOR.join(map(str, citations)))
+        body = text if text.startswith(texts.GREETING[:4]) else texts.GREETING + text
+        return Answer(
+            answered=True,
+            text=fit_telegram(f"{body}\n\n{sources}"),
+            passages=passages,
+            citations=citations,
+            mode="llm",
+            confidence=confidence,
+        )
+
+
+def check_citations(text: str, passages: list[Passage]) -> tuple[str, list[Citation]]:
+    """Remove citations that do not name a retrieved passage; return the text and the valid ones."""
+    by_key: dict[tuple[str, str | None], Passage] = {}
+    titles: dict[str, Passage] = {}
+    for passage in passages:
+        by_key[(passage.title, _label_key(passage.label))] = passage
+        titles.setdefault(passage.title, passage)
+    valid: list[Citation] = []
+
+    def keep_or_drop(match: re.Match[str]) -> str:
+        title, label = match.group(1), _label_key(match.group(2))
+        passage = by_key.get((title, label)) if label else titles.get(title)
+        if passage is None:
+            return ""
+        citation = citation_for(passage) if label else Citation(passage.source, passage.title, None)
+        if citation not in valid:
+            valid.append(citation)
+        return match.group(0)
+
+    cleaned = CITATION_RE.sub(keep_or_drop, text)
+
+    def bracket(match: re.Match[str]) -> str:
+        index = int(match.group(1))
+        if 1 <= index <= len(passages):
+            citation = citation_for(passages[index - 1])
+            if citation not in valid:
+                valid.append(citation)
+            return match.group(0)
+        return ""
+
+    cleaned = BRACKET_REF_RE.sub(bracket, cleaned)
+    cleaned = re.sub(r"(根据|依据|按照|见)[，,]?\s*(?=[，。；,.;]|$)", "", cleaned)
+    cleaned = re.sub(r"[ \t]{2,}", " ", cleaned).strip()
+    return cleaned, valid

@@ -1,0 +1,170 @@
+"""Hybrid retrieval: dense (Chroma) and BM25 ranked lists fused by weighted reciprocal rank."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from knowledge.aliases import AliasNormalizer
+from knowledge.config import Thresholds
+from knowledge.embedders import Embedder, EmbedderUnavailable
+from knowledge.index.bm25 import BM25Index
+from knowledge.index.chroma_store import ChromaStore, StoredChunk
+from knowledge.models import Passage
+from knowledge.tokenize import Tokenizer, normalize_text
+
+log = logging.getLogger(__name__)
+
+# Prefixes members leave out when naming a document ("宪法" for 中华人民共和国宪法).
+TITLE_PREFIXES = ("中华人民共和国", "中国人民政治协商会议", "政协", "最高人民法院关于")
+
+
+@dataclass
+class Retrieval:
+    """Fused passages plus the evidence signals the answerer needs."""
+
+    passages: list[Passage]
+    dense_top: float | None  # best cosine among dense candidates (None: dense unavailable)
+    evidence: float | None  # cosine of the passage that would be quoted (None: dense unavailable)
+    coverage: float  # best IDF-weighted share of question terms found in a top passage (0..1)
+    dense_scores: dict[str, float] = field(default_factory=dict)
+    lexical_scores: dict[str, float] = field(default_factory=dict)
+
+
+def weighted_rrf(rankings: Sequence[tuple[Sequence[str], float]], k: int) -> dict[str, float]:
+    """Weighted reciprocal-rank fusion: sum over lists of weight / (k + rank)."""
+    fused: dict[str, float] = {}
+    for ids, weight in rankings:
+        if weight <= 0:
+            continue
+        for rank, cid in enumerate(ids, start=1):
+            fused[cid] = fused.get(cid, 0.0) + weight / (k + rank)
+    return fused
+
+
+class HybridRetriever:
+    """Keeps an in-memory mirror of the stored chunks (for BM25 and passage building)."""
+
+    def __init__(
+        self,
+        store: ChromaStore | None,
+        embedder: Embedder | None,
+        tokenizer: Tokenizer,
+        thresholds: Thresholds,
+        chunks: list[StoredChunk] | None = None,
+    ) -> None:
+        self.store = store
+        self.embedder = embedder
+        self.tokenizer = tokenizer
+        self.aliases: AliasNormalizer = tokenizer.aliases
+        self.thresholds = thresholds
+        self.reload(chunks if chunks is not None else (store.all_chunks() if store else []))
+
+    def reload(self, chunks: list[StoredChunk]) -> None:
+        """Rebuild the BM25 index from the given stored chunks (Chroma stays the source of truth)."""
+        self.chunks = chunks
+        self.by_id = {sc.id: sc for sc in chunks}
+        self.position = {sc.id: i for i, sc in enumerate(chunks)}
+        self.title_keys = self._title_keys(chunks)
+        self.bm25 = BM25Index([sc.chunk.indexed_text() for sc in chunks], self.tokenizer)
+
+    def _title_keys(self, chunks: list[StoredChunk]) -> dict[str, set[str]]:
+        """Ways a question may name each document: full title, without the state prefix, aliased."""
+        keys: dict[str, set[str]] = {}
+        for sc in chunks:
+            if sc.chunk.source in keys:
+                continue
+            title = normalize_text(sc.chunk.title)
+            variants = {title, self.aliases.normalize(title)}
+            for prefix in TITLE_PREFIXES:
+                variants |= {v.removeprefix(prefix) for v in list(variants)}
+            keys[sc.chunk.source] = {v for v in variants if len(v) >= 2}
+        return keys
+
+    def named_sources(self, question: str) -> set[str]:
+        """Sources whose title the question names (e.g. "宪法里…" names 中华人民共和国宪法)."""
+        normalised = normalize_text(question)
+        aliased = self.aliases.normalize(normalised)
+        return {
+            source
+            for source, keys in self.title_keys.items()
+            if any(key in normalised or key in aliased for key in keys)
+        }
+
+    @property
+    def dense_available(self) -> bool:
+        return self.embedder is not None and self.store is not None
+
+    def dense(self, question: str, n: int) -> list[tuple[str, float]]:
+        if not self.dense_available or not self.chunks:
+            return []
+        assert self.embedder is not None and self.store is not None
+        try:
+            vector = self.embedder.embed_query(question)
+        except EmbedderUnavailable as exc:
+            log.warning("dense retrieval unavailable, using BM25 only: %s", exc)
+            return []
+        return [(cid, score) for cid, score in self.store.query(vector, n) if cid in self.by_id]
+
+    def lexical(self, question: str, n: int) -> list[tuple[str, float]]:
+        return [(self.chunks[pos].id, score) for pos, score in self.bm25.search(question, n)]
+
+    def coverage(self, question: str, cid: str) -> float:
+        """IDF-weighted share of the question's terms found in the chunk (alias-normalised)."""
+        return self.bm25.coverage(self.tokenizer(question), self.position[cid])
+
+    def search(self, question: str, k: int = 5) -> Retrieval:
+        t = self.thresholds
+        dense_hits = self.dense(question, t.candidates)
+        lexical_hits = self.lexical(question, t.candidates)
+        dense_ids = [cid for cid, _ in dense_hits]
+        lexical_ids = [cid for cid, _ in lexical_hits]
+        if dense_hits:
+            fused = weighted_rrf([(dense_ids, t.dense_weight), (lexical_ids, t.bm25_weight)], t.rrf_k)
+        else:
+            fused = weighted_rrf([(lexical_ids, 1.0)], t.rrf_k)
+        named = self.named_sources(question)
+        if named:
+            bonus = t.title_weight / (t.rrf_k + 1)
+            for cid in fused:
+                if self.by_id[cid].chunk.source in named:
+                    fused[cid] += bonus
+        order = sorted(fused, key=lambda cid: -fused[cid])[:k]
+        passages = [self.passage(cid, fused[cid]) for cid in order]
+        return Retrieval(
+            passages=passages,
+            dense_top=dense_hits[0][1] if dense_hits else None,
+            evidence=self._evidence(passages, dict(dense_hits)) if dense_hits else None,
+            coverage=max((self.coverage(question, p.chunk_id) for p in passages[:3]), default=0.0),
+            dense_scores=dict(dense_hits),
+            lexical_scores=dict(lexical_hits),
+        )
+
+    @staticmethod
+    def _evidence(passages: list[Passage], dense_scores: dict[str, float]) -> float:
+        """Semantic closeness of the answer's own passage: the cosine of the top fused passage.
+
+        Calibrated on the visible set, this separates out-of-corpus questions better than the best
+        cosine overall (an off-topic question still lands near *some* chunk, but fusion then picks
+        a passage the two retrievers agree on, and that one is far away).
+        """
+        if not passages:
+            return 0.0
+        top = dense_scores.get(passages[0].chunk_id)
+        if top is not None:
+            return top
+        return max((dense_scores.get(p.chunk_id, 0.0) for p in passages[:3]), default=0.0)
+
+    def passage(self, cid: str, score: float) -> Passage:
+        chunk = self.by_id[cid].chunk
+        return Passage(
+            source=chunk.source,
+            title=chunk.title,
+            article=chunk.article,
+            text=chunk.text,
+            score=score,
+            chapter=chunk.chapter,
+            section=chunk.section,
+            chunk_id=cid,
+        )

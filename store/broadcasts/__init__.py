@@ -1,0 +1,1 @@
+"""Staff broadcasts: audience specs, the delivery state machine, the durable outbox, text splitting."""

@@ -1,0 +1,215 @@
+"""The points ledger: award points for one piece of evidence, once, with the caps of the rules applied.
+
+Every entry names its evidence (``source_type``, ``source_id``); the UNIQUE key
+(member, rule, source_type, source_id) makes a second award for the same evidence a no-op.
+Each entry stores the points actually granted and the rules version in force, so changing the
+rules file never rewrites history.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from store.credits.rules import CreditRules, default_rules
+from store.models import CreditEntry, Member
+
+DEFAULT_TZ = ZoneInfo("Asia/Shanghai")
+SourceType = Literal["checkin", "event", "proposal", "adjustment"]
+CapReason = Literal["daily", "weekly", "annual"]
+
+_active_rules: CreditRules | None = None
+
+
+def install_rules(rules: CreditRules | None) -> None:
+    """Set the rules used by callers that do not pass any (the composition root calls this once)."""
+    global _active_rules
+    _active_rules = rules
+
+
+def active_rules() -> CreditRules:
+    return _active_rules or default_rules()
+
+
+@dataclass(frozen=True)
+class AwardResult:
+    """What one award did: the points granted, what was asked, and why it was capped (if it was)."""
+
+    entry: CreditEntry
+    points: int
+    requested: int
+    capped_reason: CapReason | None
+    duplicate: bool = False
+
+
+def local_date(at: datetime, tz: ZoneInfo = DEFAULT_TZ) -> date:
+    return at.astimezone(tz).date()
+
+
+async def _sum_points(session: AsyncSession, *, member_id: int, rule_id: str, start: date, end: date) -> int:
+    stmt = select(func.coalesce(func.sum(CreditEntry.points), 0)).where(
+        CreditEntry.member_id == member_id,
+        CreditEntry.rule_id == rule_id,
+        CreditEntry.source_type != "adjustment",
+        CreditEntry.activity_date >= start,
+        CreditEntry.activity_date < end,
+    )
+    return int(await session.scalar(stmt) or 0)
+
+
+async def _count_awarded(session: AsyncSession, *, member_id: int, rule_id: str, start: date, end: date) -> int:
+    stmt = select(func.count()).where(
+        CreditEntry.member_id == member_id,
+        CreditEntry.rule_id == rule_id,
+        CreditEntry.source_type != "adjustment",
+        CreditEntry.points > 0,
+        CreditEntry.activity_date >= start,
+        CreditEntry.activity_date < end,
+    )
+    return int(await session.scalar(stmt) or 0)
+
+
+async def capped_points(
+    session: AsyncSession, *, rules: CreditRules, member_id: int, rule_id: str, requested: int, day: date
+) -> tuple[int, CapReason | None]:
+    """Apply the daily, weekly and annual limits of ``rule_id`` to ``requested`` points on ``day``."""
+    rule = rules.types.get(rule_id)
+    if rule is None or requested <= 0:
+        return max(requested, 0), None
+    points, reason = requested, None
+    if rule.daily_cap is not None:
+        used = await _sum_points(session, member_id=member_id, rule_id=rule_id, start=day, end=day + timedelta(1))
+        allowed = max(rule.daily_cap - used, 0)
+        if points > allowed:
+            points, reason = allowed, "daily"
+    if rule.weekly_count is not None and points > 0:
+        monday = day - timedelta(days=day.weekday())
+        done = await _count_awarded(
+            session, member_id=member_id, rule_id=rule_id, start=monday, end=monday + timedelta(7)
+        )
+        if done >= rule.weekly_count:
+            points, reason = 0, "weekly"
+    if rule.annual_cap is not None and points > 0:
+        year_start = date(day.year, 1, 1)
+        used = await _sum_points(
+            session, member_id=member_id, rule_id=rule_id, start=year_start, end=date(day.year + 1, 1, 1)
+        )
+        allowed = max(rule.annual_cap - used, 0)
+        if points > allowed:
+            points, reason = allowed, "annual"
+    return points, reason
+
+
+async def find_entry(
+    session: AsyncSession, *, member_id: int, rule_id: str, source_type: str, source_id: str
+) -> CreditEntry | None:
+    return await session.scalar(
+        select(CreditEntry).where(
+            CreditEntry.member_id == member_id,
+            CreditEntry.rule_id == rule_id,
+            CreditEntry.source_type == source_type,
+            CreditEntry.source_id == source_id,
+        )
+    )
+
+
+async def award(
+    session: AsyncSession,
+    *,
+    rules: CreditRules,
+    member_id: int,
+    rule_id: str,
+    source_type: SourceType,
+    source_id: str,
+    requested_points: int,
+    activity_date: date,
+    at: datetime,
+    title: str | None = None,
+    note: str | None = None,
+    apply_caps: bool = True,
+) -> AwardResult:
+    """Record points for one piece of evidence, at most once; caps apply inside this transaction."""
+    existing = await find_entry(
+        session, member_id=member_id, rule_id=rule_id, source_type=source_type, source_id=source_id
+    )
+    if existing is not None:
+        return AwardResult(existing, 0, existing.requested_points, None, duplicate=True)
+    # Serialise awards per member (PostgreSQL row lock; SQLite writers are serialised anyway).
+    await session.execute(select(Member.id).where(Member.id == member_id).with_for_update())
+    if apply_caps:
+        points, reason = await capped_points(
+            session, rules=rules, member_id=member_id, rule_id=rule_id, requested=requested_points,
+            day=activity_date,
+        )
+    else:
+        points, reason = requested_points, None
+    entry = CreditEntry(
+        member_id=member_id,
+        rule_id=rule_id,
+        source_type=source_type,
+        source_id=source_id,
+        activity_date=activity_date,
+        at=at,
+        requested_points=requested_points,
+        points=points,
+        capped_reason=reason,
+        rules_version=rules.rules_version,
+        title=title,
+        note=note,
+        created_at=at,
+    )
+    try:
+        async with session.begin_nested():
+            session.add(entry)
+    except IntegrityError:  # the same evidence was awarded concurrently
+        found = await find_entry(
+            session, member_id=member_id, rule_id=rule_id, source_type=source_type, source_id=source_id
+        )
+        if found is None:
+            raise
+        return AwardResult(found, 0, found.requested_points, None, duplicate=True)
+    return AwardResult(entry, points, requested_points, reason)
+
+
+async def award_proposal_points(
+    session: AsyncSession,
+    *,
+    member_id: int,
+    proposal_id: int,
+    stage: Literal["accepted", "adopted"],
+    at: datetime,
+    rules: CreditRules | None = None,
+    title: str | None = None,
+    tz: ZoneInfo = DEFAULT_TZ,
+) -> int:
+    """Points for a micro-proposal reaching ``stage``; idempotent per proposal and stage.
+
+    Returns the points newly granted (0 when this proposal and stage were already awarded, or when
+    the rules have no proposal type). Runs in the caller's transaction.
+    """
+    rules = rules or active_rules()
+    found = rules.first_of("proposal")
+    if found is None:
+        return 0
+    rule_id, rule = found
+    requested = rule.stages.get(stage, 0)
+    result = await award(
+        session,
+        rules=rules,
+        member_id=member_id,
+        rule_id=rule_id,
+        source_type="proposal",
+        source_id=f"{proposal_id}:{stage}",
+        requested_points=requested,
+        activity_date=local_date(at, tz),
+        at=at,
+        title=title,
+        note=stage,
+    )
+    return 0 if result.duplicate else result.points

@@ -1,0 +1,162 @@
+"""Online check-ins: drafts shown for confirmation, and recording a confirmed check-in with its points."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from store.credits.awards import AwardResult, award
+from store.credits.parsing import ParsedCheckin
+from store.credits.rules import CreditRules
+from store.models import CheckinDraft, CreditDispute, Member, StudyCheckin
+
+DRAFT_FIELDS = ("text", "title", "minutes", "date")
+
+
+async def start_draft(
+    session: AsyncSession, *, member_id: int, now: datetime, parsed: ParsedCheckin | None = None
+) -> CheckinDraft:
+    """Replace the member's open draft with a new one (awaiting the check-in text when ``parsed`` is None)."""
+    await session.execute(delete(CheckinDraft).where(CheckinDraft.member_id == member_id))
+    draft = CheckinDraft(member_id=member_id, kind="study", created_at=now, awaiting="text")
+    if parsed is not None:
+        apply_parsed(draft, parsed)
+    session.add(draft)
+    await session.flush()
+    return draft
+
+
+def apply_parsed(draft: CheckinDraft, parsed: ParsedCheckin) -> None:
+    draft.kind = parsed.kind
+    draft.title = parsed.title
+    draft.minutes = parsed.minutes
+    draft.body = parsed.body
+    draft.study_date = parsed.day
+    draft.awaiting = None
+
+
+async def get_draft(session: AsyncSession, *, draft_id: int, member_id: int) -> CheckinDraft | None:
+    draft = await session.get(CheckinDraft, draft_id)
+    return draft if draft is not None and draft.member_id == member_id else None
+
+
+async def awaiting_draft(session: AsyncSession, *, member_id: int) -> CheckinDraft | None:
+    """The member's draft that waits for typed input, if any."""
+    return await session.scalar(
+        select(CheckinDraft)
+        .where(CheckinDraft.member_id == member_id, CheckinDraft.awaiting.is_not(None))
+        .order_by(CheckinDraft.id.desc())
+        .limit(1)
+    )
+
+
+async def members_awaiting_input(session: AsyncSession) -> list[int]:
+    return [int(m) for m in await session.scalars(
+        select(CheckinDraft.member_id).where(CheckinDraft.awaiting.is_not(None)).distinct()
+    )]
+
+
+async def discard_draft(session: AsyncSession, *, draft: CheckinDraft) -> None:
+    await session.delete(draft)
+    await session.flush()
+
+
+def backfill_allowed(day: date, *, today: date, rules: CreditRules) -> bool:
+    return today - timedelta(days=rules.backfill_days) <= day <= today
+
+
+def preview_points(draft: CheckinDraft, rules: CreditRules) -> int:
+    """Points before caps, as shown in the confirmation."""
+    if draft.kind == "note":
+        found = rules.first_of("note")
+        return found[1].points if found else 0
+    return rules.study_points(draft.minutes or 0)
+
+
+@dataclass(frozen=True)
+class RecordedCheckin:
+    checkin: StudyCheckin
+    award: AwardResult | None
+    rule_id: str
+
+
+class CheckinError(Exception):
+    """A draft that cannot be recorded as it stands (the code names the reason)."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+async def confirm_draft(
+    session: AsyncSession, *, draft: CheckinDraft, rules: CreditRules, now: datetime, today: date
+) -> RecordedCheckin:
+    """Turn a confirmed draft into a check-in and its ledger entry (caps applied), then drop the draft."""
+    found = rules.first_of("note" if draft.kind == "note" else "checkin")
+    if found is None:
+        raise CheckinError("no_rule")
+    rule_id, rule = found
+    day = draft.study_date or today
+    if not backfill_allowed(day, today=today, rules=rules):
+        raise CheckinError("outside_window" if day < today else "future")
+    if draft.kind == "study":
+        if draft.minutes is None:
+            raise CheckinError("no_minutes")
+        if draft.minutes < rule.min_minutes:
+            raise CheckinError("too_short")
+        if draft.minutes > rule.max_minutes:
+            raise CheckinError("too_long")
+        requested = rules.study_points(draft.minutes)
+    else:
+        if len(draft.body or "") < rule.min_chars:
+            raise CheckinError("note_too_short")
+        requested = rule.points
+    checkin = StudyCheckin(
+        member_id=draft.member_id,
+        kind=rule_id,
+        title=draft.title,
+        minutes=draft.minutes,
+        body=draft.body,
+        study_date=day,
+        backfill=day < today,
+        created_at=now,
+    )
+    session.add(checkin)
+    await session.flush()
+    result = await award(
+        session,
+        rules=rules,
+        member_id=draft.member_id,
+        rule_id=rule_id,
+        source_type="checkin",
+        source_id=str(checkin.id),
+        requested_points=requested,
+        activity_date=day,
+        at=now,
+        title=draft.title,
+        note="补卡" if checkin.backfill else None,
+    )
+    await session.delete(draft)
+    await session.flush()
+    return RecordedCheckin(checkin, result, rule_id)
+
+
+async def awaiting_telegram_ids(session: AsyncSession) -> dict[int, str]:
+    """Telegram ids of members who owe a typed answer: ``checkin`` (a draft field) or ``dispute`` (a reason)."""
+    found: dict[int, str] = {}
+    drafts = await session.scalars(
+        select(Member.telegram_id).join(CheckinDraft, CheckinDraft.member_id == Member.id)
+        .where(CheckinDraft.awaiting.is_not(None), Member.telegram_id.is_not(None))
+    )
+    for telegram_id in drafts:
+        found[int(telegram_id)] = "checkin"
+    disputes = await session.scalars(
+        select(Member.telegram_id).join(CreditDispute, CreditDispute.member_id == Member.id)
+        .where(CreditDispute.status == "drafting", Member.telegram_id.is_not(None))
+    )
+    for telegram_id in disputes:
+        found[int(telegram_id)] = "dispute"
+    return found

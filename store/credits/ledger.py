@@ -1,0 +1,174 @@
+"""Staff corrections to the ledger: manual adjustments, disputes (申诉), and reminder preferences."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from store import audit
+from store.credits.awards import award
+from store.credits.reports import pace_target, totals_by_member, year_period
+from store.credits.rules import CreditRules
+from store.models import CreditDispute, CreditEntry, Member, ReminderPreference, Role
+
+
+async def adjust(
+    session: AsyncSession, *, rules: CreditRules, member: Member, rule_id: str, points: int, reason: str,
+    staff: Member | None, now: datetime, day: date, actor_label: str | None = None,
+) -> CreditEntry:
+    """A manual adjustment (positive or negative) with a reason; its evidence is the audit log entry."""
+    if rule_id not in rules.types:
+        raise ValueError(f"unknown credit type {rule_id!r} (known: {', '.join(rules.type_ids())})")
+    if not reason.strip():
+        raise ValueError("a reason is required")
+    log = await audit.record(
+        session, actor=staff, actor_label=actor_label, action="credits.adjust", at=now,
+        target=f"member:{member.id}", detail={"member": member.name, "rule_id": rule_id, "points": points},
+        note=reason,
+    )
+    result = await award(
+        session, rules=rules, member_id=member.id, rule_id=rule_id, source_type="adjustment",
+        source_id=f"audit:{log.id}", requested_points=points, activity_date=day, at=now,
+        title="人工调整", note=reason, apply_caps=False,
+    )
+    return result.entry
+
+
+# --- disputes -----------------------------------------------------------------------------------------
+
+
+async def open_dispute(session: AsyncSession, *, entry: CreditEntry, member_id: int, now: datetime) -> CreditDispute:
+    """Start a dispute on one of the member's own entries; the reason comes in the next message."""
+    if entry.member_id != member_id:
+        raise PermissionError("not the member's entry")
+    await session.execute(
+        delete(CreditDispute).where(CreditDispute.member_id == member_id, CreditDispute.status == "drafting")
+    )
+    dispute = CreditDispute(entry_id=entry.id, member_id=member_id, status="drafting", created_at=now)
+    session.add(dispute)
+    await session.flush()
+    return dispute
+
+
+async def drafting_dispute(session: AsyncSession, *, member_id: int) -> CreditDispute | None:
+    return await session.scalar(
+        select(CreditDispute).where(CreditDispute.member_id == member_id, CreditDispute.status == "drafting")
+    )
+
+
+async def members_drafting_disputes(session: AsyncSession) -> list[int]:
+    return [int(m) for m in await session.scalars(
+        select(CreditDispute.member_id).where(CreditDispute.status == "drafting").distinct()
+    )]
+
+
+async def submit_dispute(session: AsyncSession, *, dispute: CreditDispute, reason: str) -> CreditDispute:
+    dispute.reason = reason.strip()[:1000]
+    dispute.status = "open"
+    await session.flush()
+    return dispute
+
+
+async def get_dispute(session: AsyncSession, *, dispute_id: int) -> CreditDispute | None:
+    return await session.get(CreditDispute, dispute_id)
+
+
+async def open_disputes(session: AsyncSession) -> list[CreditDispute]:
+    return list(await session.scalars(
+        select(CreditDispute).where(CreditDispute.status == "open").order_by(CreditDispute.id)
+    ))
+
+
+async def resolve_dispute(
+    session: AsyncSession, *, rules: CreditRules, dispute: CreditDispute, staff: Member, correct: bool,
+    now: datetime, day: date, note: str | None = None,
+) -> CreditDispute:
+    """Staff decide: uphold the entry, or correct it by reversing its points (history stays append-only)."""
+    if dispute.status != "open":
+        raise ValueError("dispute is not open")
+    entry = await session.get(CreditEntry, dispute.entry_id)
+    member = await session.get(Member, dispute.member_id)
+    if entry is None or member is None:
+        raise ValueError("dispute refers to a missing entry")
+    if correct and entry.points:
+        await adjust(
+            session, rules=rules, member=member, rule_id=entry.rule_id, points=-entry.points,
+            reason=f"申诉 #{dispute.id} 更正：{dispute.reason or ''}", staff=staff, now=now, day=entry.activity_date,
+        )
+    dispute.status = "corrected" if correct else "upheld"
+    dispute.resolved_at = now
+    dispute.resolved_by = staff.id
+    dispute.resolution = note
+    await audit.record(
+        session, actor=staff, action="credits.dispute_resolve", at=now, target=f"dispute:{dispute.id}",
+        detail={"entry_id": entry.id, "status": dispute.status}, note=note,
+    )
+    await session.flush()
+    return dispute
+
+
+# --- reminders ----------------------------------------------------------------------------------------
+
+
+async def set_reminders(session: AsyncSession, *, member_id: int, enabled: bool) -> ReminderPreference:
+    pref = await session.get(ReminderPreference, member_id)
+    if pref is None:
+        pref = ReminderPreference(member_id=member_id, opted_out=not enabled)
+        session.add(pref)
+    pref.opted_out = not enabled
+    await session.flush()
+    return pref
+
+
+async def reminders_enabled(session: AsyncSession, *, member_id: int) -> bool:
+    pref = await session.get(ReminderPreference, member_id)
+    return pref is None or not pref.opted_out
+
+
+@dataclass(frozen=True)
+class Nudge:
+    member: Member
+    total: int
+    expected: int
+
+
+async def members_to_nudge(
+    session: AsyncSession, *, rules: CreditRules, today: date, now: datetime
+) -> list[Nudge]:
+    """Bound, active members below pace who did not opt out and were not nudged recently."""
+    reminders = rules.reminders
+    if not reminders.enabled or (today - date(today.year, 1, 1)).days < reminders.grace_days:
+        return []
+    table = await totals_by_member(session, period=year_period(today.year))
+    expected = pace_target(rules, today)
+    prefs = {p.member_id: p for p in await session.scalars(select(ReminderPreference))}
+    members = await session.scalars(
+        select(Member).where(
+            Member.active.is_(True), Member.role == Role.MEMBER.value, Member.telegram_id.is_not(None)
+        ).order_by(Member.id)
+    )
+    due = []
+    for member in members:
+        pref = prefs.get(member.id)
+        if pref is not None and pref.opted_out:
+            continue
+        if pref is not None and pref.last_reminded_at is not None and (
+            now - pref.last_reminded_at < timedelta(days=reminders.min_interval_days)
+        ):
+            continue
+        total = sum(table.get(member.id, {}).values())
+        if total < expected:
+            due.append(Nudge(member, total, round(expected)))
+    return due
+
+
+async def mark_reminded(session: AsyncSession, *, member_id: int, now: datetime) -> None:
+    pref = await session.get(ReminderPreference, member_id)
+    if pref is None:
+        pref = ReminderPreference(member_id=member_id, opted_out=False)
+        session.add(pref)
+    pref.last_reminded_at = now
+    await session.flush()

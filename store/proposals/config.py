@@ -1,0 +1,31 @@
+"""Feature configuration handed from settings to the proposal rules and handlers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+DEFAULT_CATEGORIES: tuple[str, ...] = (
+    "经济发展",
+    "社会民生",
+    "生态环境",
+    "城乡建设",
+    "教育文化",
+    "医疗卫生",
+    "社会治理",
+    "其他",
+)
+
+
+@dataclass(frozen=True)
+class ProposalsConfig:
+    categories: tuple[str, ...] = DEFAULT_CATEGORIES
+    yellow_days: int = 2
+    default_deadline_days: int = 15
+    webhook_url: str | None = None
+    webhook_secret: str | None = None
+    number_prefix: str = "WJY"
+    draft_reminder_hours: int = 24
+
+    @property
+    def webhook_enabled(self) -> bool:
+        return bool(self.webhook_url)

@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+from knowledge.retrieval import weighted_rrf
+from knowledge.service import KnowledgeBase
+
+
+def test_weighted_rrf_orders_by_weighted_reciprocal_rank() -> None:
+    fused = weighted_rrf([(["a", "b", "c"], 1.0), (["c", "a"], 0.5)], k=10)
+    assert sorted(fused, key=lambda x: -fused[x]) == ["a", "c", "b"]
+    assert weighted_rrf([(["a"], 0.0)], k=10) == {}
+
+
+def test_colloquial_alias_finds_formal_article(kb: KnowledgeBase, sample_docs) -> None:
+    kb.ingest(sample_docs)
+    passages = kb.search("委员可以声明退出政协吗", k=5)
+    assert any(p.article == "第二十八条" for p in passages)
+    top = passages[0]
+    assert top.source and top.title and top.chunk_id and top.score > 0
+
+
+def test_question_naming_a_document_prefers_it(kb: KnowledgeBase, sample_docs) -> None:
+    kb.ingest(sample_docs)
+    passages = kb.search("宪法里有没有写到政协", k=5)
+    assert passages[0].source == "中华人民共和国宪法.md"
+
+
+def test_bm25_rebuilt_from_chroma_on_open(kb: KnowledgeBase, config, embedder, sample_docs) -> None:
+    kb.ingest(sample_docs[:2])
+    reopened = KnowledgeBase.open(config, embedder=embedder)
+    before = embedder.passages_embedded
+    assert len(reopened.retriever.chunks) == len(kb.retriever.chunks) > 0
+    assert reopened.search("国旗", k=3)
+    assert embedder.passages_embedded == before  # nothing re-embedded at start
+
+
+def test_lexical_fallback_without_embedder(config, embedder, sample_docs, caplog) -> None:
+    kb = KnowledgeBase.open(config, embedder=embedder)
+    kb.ingest(sample_docs)
+    lexical = KnowledgeBase(config, kb.store, None, kb.tokenizer)
+    passages = lexical.search("委员可以声明退出政协吗")
+    assert any(p.article == "第二十八条" for p in passages)
+    answer = lexical.answer("委员可以声明退出政协吗")
+    assert answer.text
