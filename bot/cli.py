@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -56,6 +57,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:  # never let Python print a raw traceback: PTB puts the token in some messages
+        from telegram.error import InvalidToken
+
+        if isinstance(exc, InvalidToken):
+            print("TELEGRAM_BOT_TOKEN was rejected by the Bot API server: check the token from @BotFather",
+                  file=sys.stderr)
+            return 2
+        logging.getLogger("bot").critical("%s failed", args.command, exc_info=exc)  # redacted by logsetup
+        return 1
 
 
 if __name__ == "__main__":

@@ -328,6 +328,9 @@ async def interactive(session: DemoSession, state: dict[str, int], services: Ser
     print(GOODBYE, file=out, flush=True)
 
 
+DEMO_QUIET_HOURS = "00:00-00:00"
+
+
 async def run_demo(settings: Settings, *, as_user: int = DEFAULT_USER, script: Path | None = None,
                    out: TextIO | None = None, err: TextIO | None = None) -> int:
     """Run the demo (interactive, or replaying ``script``); returns the exit status."""
@@ -337,7 +340,12 @@ async def run_demo(settings: Settings, *, as_user: int = DEFAULT_USER, script: P
         print(SCRIPT_MISSING.format(path=script), file=err)
         return 2
     # Never a real token or server here: the demo answers every Bot API call itself.
-    settings = settings.model_copy(update={"telegram_bot_token": None, "telegram_api_base_url": None})
+    overrides: dict[str, object] = {"telegram_bot_token": None, "telegram_api_base_url": None}
+    if "quiet_hours_default" not in settings.model_fields_set:
+        # Nobody sleeps at a terminal: unless QUIET_HOURS_DEFAULT is set explicitly, a demo at night shows
+        # notifications at once. Quiet hours members set with /settings still apply.
+        overrides["quiet_hours_default"] = DEMO_QUIET_HOURS
+    settings = settings.model_copy(update=overrides)
     services = build_services(settings)
     try:
         await services.db.upgrade()

@@ -36,6 +36,7 @@ def build_services(settings: Settings, *, knowledge: Any = None, with_knowledge:
     db = Database(settings.resolved_database_url)
     if knowledge is None and with_knowledge:
         knowledge = open_knowledge(settings)
+    broadcasts = broadcast_config(settings)
     return Services(
         db=db,
         tz=settings.tz,
@@ -43,5 +44,6 @@ def build_services(settings: Settings, *, knowledge: Any = None, with_knowledge:
         bot_username=settings.bot_username,
         knowledge=knowledge,
         features={PROPOSALS_KEY: proposals_config(settings), CREDITS_KEY: credit_rules(settings),
-                  BROADCASTS_KEY: broadcast_config(settings)},
+                  BROADCASTS_KEY: broadcasts},
+        prefs_defaults=broadcasts.defaults,
     )

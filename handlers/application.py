@@ -32,10 +32,9 @@ class CppccApplication(Application):  # type: ignore[type-arg]
             return
         services = self.services
         async with services.db.sessionmaker() as session:
-            if await updates_repo.is_processed(session, update_id=update.update_id):
+            if not await updates_repo.claim(session, update_id=update.update_id, at=services.clock()):
                 log.info("update %s already processed; skipped", update.update_id)
                 return
-            await updates_repo.mark_processed(session, update_id=update.update_id, at=services.clock())
             uow = UnitOfWork(session=session)
             token = set_current_uow(uow)
             try:
@@ -53,6 +52,11 @@ class CppccApplication(Application):  # type: ignore[type-arg]
                 # Another worker committed the same update concurrently; its effects stand.
                 await session.rollback()
                 log.warning("update %s was processed concurrently", update.update_id)
+        for work in uow.after:  # the update's transaction no longer holds any lock
+            try:
+                await work()
+            except Exception:
+                log.exception("follow-up work of update %s failed", update.update_id)
 
 
 def mark_current_failed() -> None:

@@ -11,7 +11,7 @@ from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, f
 
 from handlers import texts
 from handlers.context import BotApplication, BotContext
-from handlers.guards import require_member, require_staff
+from handlers.guards import parse_id, require_member, require_staff
 from handlers.registry import CommandInfo, Feature
 from knowledge.faq import FaqMatcher, FaqPair
 from store import questions as questions_repo
@@ -107,10 +107,7 @@ async def plain_question(update: Update, context: BotContext, member: Member) ->
 
 def _parse_id(data: str, position: int) -> int | None:
     parts = data.split(":")
-    try:
-        return int(parts[position])
-    except (IndexError, ValueError):
-        return None
+    return parse_id(parts[position]) if position < len(parts) else None
 
 
 @require_member

@@ -31,7 +31,7 @@ from handlers.broadcast_sender import (
     render_text,
 )
 from handlers.context import BotApplication, BotContext, Services
-from handlers.guards import is_private, reply, require_member, require_staff
+from handlers.guards import is_private, parse_id, reply, require_member, require_staff
 from handlers.registry import CommandInfo, Feature
 from store import audit
 from store.broadcasts import audience, drafts, outbox
@@ -124,7 +124,7 @@ async def broadcast_command(update: Update, context: BotContext, member: Member)
     """/broadcast: start a notice; ``/broadcast status [ID]`` shows delivery counts."""
     args = context.args or []
     if args and args[0] in ("status", "状态"):
-        await _status_view(update, context, int(args[1]) if len(args) > 1 and args[1].isdigit() else None)
+        await _status_view(update, context, parse_id(args[1]) if len(args) > 1 else None)
         return
     await drafts.save(context.session, member_id=member.id, step="text", data={}, now=context.now())
     await reply(update, texts.BROADCAST_ASK_TEXT)
@@ -257,9 +257,9 @@ async def draft_button(update: Update, context: BotContext, member: Member) -> N
         data.update(kind=arg, choices=[v for v, _ in found], choice_counts=[n for _, n in found])
         await save("audience")
         await _values_card(update, context, data)
-    elif action == "val" and step == "audience" and data.get("kind") and arg and arg.isdigit() \
-            and int(arg) < len(data.get("choices", [])):
-        kind, value = data["kind"], data["choices"][int(arg)]
+    elif action == "val" and step == "audience" and data.get("kind") and (index := parse_id(arg)) is not None \
+            and index < len(data.get("choices", [])):
+        kind, value = data["kind"], data["choices"][index]
         clause = {k: list(v) for k, v in (data.get("clause") or {}).items()}
         values = clause.setdefault(kind, [])
         values.remove(value) if value in values else values.append(value)
@@ -411,10 +411,11 @@ async def _status_view(update: Update, context: BotContext, broadcast_id: int | 
 async def status_button(update: Update, context: BotContext, member: Member) -> None:
     """刷新 on a broadcast's progress message."""
     arg = (update.callback_query.data or "").split(":")[-1] if update.callback_query else ""
-    if not arg.isdigit():
+    broadcast_id = parse_id(arg)
+    if broadcast_id is None:
         await reply(update, texts.STALE_BUTTON)
         return
-    await _status_view(update, context, int(arg))
+    await _status_view(update, context, broadcast_id)
 
 
 @require_member
@@ -423,10 +424,11 @@ async def ack_button(update: Update, context: BotContext, member: Member) -> Non
     query = update.callback_query
     user = update.effective_user
     arg = (query.data or "").removeprefix(ACK_PREFIX) if query else ""
-    if query is None or user is None or not arg.isdigit():
+    delivery_id = parse_id(arg)
+    if query is None or user is None or delivery_id is None:
         await reply(update, texts.STALE_BUTTON)
         return
-    outcome = await outbox.acknowledge(context.session, delivery_id=int(arg), telegram_id=user.id,
+    outcome = await outbox.acknowledge(context.session, delivery_id=delivery_id, telegram_id=user.id,
                                        now=context.now())
     if outcome is outbox.AckOutcome.RECORDED:
         await context.commit()

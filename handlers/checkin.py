@@ -19,7 +19,7 @@ from handlers.credits_common import (
     rules_of,
     set_awaiting,
 )
-from handlers.guards import reply, require_member
+from handlers.guards import parse_id, reply, require_member
 from handlers.registry import CommandInfo, Feature
 from store.credits import checkins as checkins_repo
 from store.credits import reports
@@ -195,9 +195,10 @@ async def awaited_text(update: Update, context: BotContext, member: Member) -> N
 
 def _parse_data(data: str | None) -> tuple[str, int, str | None] | None:
     parts = (data or "").split(":")
-    if len(parts) not in (3, 4) or parts[0] != PREFIX or not parts[2].isdigit():
+    draft_id = parse_id(parts[2]) if len(parts) in (3, 4) and parts[0] == PREFIX else None
+    if draft_id is None:
         return None
-    return parts[1], int(parts[2]), parts[3] if len(parts) == 4 else None
+    return parts[1], draft_id, parts[3] if len(parts) == 4 else None
 
 
 @require_member
@@ -214,6 +215,9 @@ async def checkin_button(update: Update, context: BotContext, member: Member) ->
         await query.answer(texts.STALE_BUTTON, show_alert=True)
         return
     action, _, arg = parsed
+    if action not in ("ok", "no", "edit") and not (action == "f" and arg in texts.CHECKIN_ASK_FIELD):
+        await query.answer(texts.STALE_BUTTON, show_alert=True)  # before answering it a second time below
+        return
     rules, today = rules_of(context), local_today(context)
     await query.answer()
     if action == "ok":
@@ -236,8 +240,6 @@ async def checkin_button(update: Update, context: BotContext, member: Member) ->
         await context.commit()
         set_awaiting(context, member.telegram_id or 0, "checkin")
         await query.edit_message_text(texts.CHECKIN_ASK_FIELD[arg])
-    else:
-        await query.answer(texts.STALE_BUTTON, show_alert=True)
 
 
 async def _confirm(

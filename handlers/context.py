@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextvars
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
@@ -13,6 +14,7 @@ from telegram.ext import Application, CallbackContext, ExtBot
 from store import members as members_repo
 from store.db import Database
 from store.models import Member
+from store.preferences import PrefsDefaults
 from store.types import Clock, utcnow
 
 if TYPE_CHECKING:
@@ -30,6 +32,8 @@ class Services:
     bot_username: str | None = None
     knowledge: Any = None  # knowledge.service.KnowledgeBase, or None when the KB is disabled
     features: dict[str, Any] = field(default_factory=dict)
+    # Quiet hours and topics for members who have not set their own (QUIET_HOURS_DEFAULT).
+    prefs_defaults: PrefsDefaults = field(default_factory=PrefsDefaults)
 
 
 @dataclass
@@ -40,6 +44,8 @@ class UnitOfWork:
     failed: bool = False
     member_loaded: bool = False
     member: Member | None = None
+    # Work for after this update's transaction is over (committed or rolled back), in sessions of its own.
+    after: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
 
 _current_uow: contextvars.ContextVar[UnitOfWork | None] = contextvars.ContextVar("uow", default=None)
@@ -87,6 +93,9 @@ class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], d
             found = None
             if user is not None:
                 found = await members_repo.get_by_telegram_id(uow.session, telegram_id=user.id)
+            if found is not None:
+                # Writing to us proves a member who had blocked the bot has unblocked it.
+                members_repo.reactivate_if_unblocked(found, now=self.services.clock())
             uow.member = found if found is not None and found.active else None
             uow.member_loaded = True
         return uow.member

@@ -21,9 +21,10 @@ from handlers.credits_common import (
     rules_of_app,
     set_awaiting,
 )
-from handlers.guards import reply, require_member, require_staff
+from handlers.guards import parse_id, reply, require_member, require_staff
 from handlers.registry import CommandInfo, Feature
 from store import members as members_repo
+from store import preferences
 from store.credits import ledger, reports
 from store.credits.rules import CreditRules
 from store.models import CreditEntry, Member
@@ -121,8 +122,8 @@ async def credits_button(update: Update, context: BotContext, member: Member) ->
                     for e in recent]
         await reply_text(update, texts.DISPUTE_PICK + "\n" + "\n".join(_entry_line(e, rules) for e in recent),
                          InlineKeyboardMarkup(keyboard))
-    elif action == "d" and len(parts) == 3 and parts[2].isdigit():
-        entry = await reports.get_entry(context.session, entry_id=int(parts[2]))
+    elif action == "d" and len(parts) == 3 and (entry_id := parse_id(parts[2])) is not None:
+        entry = await reports.get_entry(context.session, entry_id=entry_id)
         if entry is None or entry.member_id != member.id:
             await query.answer(texts.STALE_BUTTON, show_alert=True)
             return
@@ -189,10 +190,11 @@ async def dispute_button(update: Update, context: BotContext, staff: Member) -> 
     if query is None:
         return
     parts = (query.data or "").split(":")
-    if len(parts) != 3 or parts[1] not in ("uphold", "correct") or not parts[2].isdigit():
+    dispute_id = parse_id(parts[2]) if len(parts) == 3 and parts[1] in ("uphold", "correct") else None
+    if dispute_id is None:
         await query.answer(texts.STALE_BUTTON, show_alert=True)
         return
-    dispute = await ledger.get_dispute(context.session, dispute_id=int(parts[2]))
+    dispute = await ledger.get_dispute(context.session, dispute_id=dispute_id)
     if dispute is None or dispute.status != "open":
         await query.answer(texts.DISPUTE_GONE, show_alert=True)
         return
@@ -257,8 +259,12 @@ async def send_reminders(app: BotApplication, now: datetime) -> int:
     sent = 0
     async with services.db.session() as session:
         due = await ledger.members_to_nudge(session, rules=rules, today=local.date(), now=now)
+        held = await preferences.deferred_until(
+            session, member_ids={n.member.id for n in due}, defaults=services.prefs_defaults, now=now,
+            tz=services.tz,
+        )
         for nudge in due:
-            if nudge.member.telegram_id is None:
+            if nudge.member.telegram_id is None or nudge.member.id in held:
                 continue
             keyboard = InlineKeyboardMarkup([[InlineKeyboardButton(
                 texts.BTN_REMINDERS_OFF, callback_data=f"{PREFIX}:remind:off")]])

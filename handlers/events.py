@@ -97,12 +97,13 @@ def parse_spec(text: str, *, rules: CreditRules, context: BotContext) -> events_
         key, _, value = option.partition("=")
         key, value = key.strip(), value.strip()
         if key in ("积分", "points"):
-            if not value.isdigit() or int(value) > 100:
+            if not (value.isascii() and value.isdigit()) or int(value) > 100:
                 raise SpecError("points", value)
             values["points"] = int(value)
         elif key in ("地点", "place"):
             match = re.fullmatch(r"(.+?)\s+(-?\d+(?:\.\d+)?)\s*[,，]\s*(-?\d+(?:\.\d+)?)\s+(\d{1,5})\s*米?", value)
-            if not match or abs(float(match.group(2))) > 90 or abs(float(match.group(3))) > 180:
+            if (not match or abs(float(match.group(2))) > 90 or abs(float(match.group(3))) > 180
+                    or len(match.group(1).strip()) > 100):  # the column holds 200; PostgreSQL enforces it
                 raise SpecError("place")
             values.update(place=match.group(1).strip(), latitude=float(match.group(2)),
                           longitude=float(match.group(3)), radius_m=int(match.group(4)))

@@ -34,6 +34,21 @@ def is_private(update: Update) -> bool:
     return chat.type == ChatType.PRIVATE
 
 
+MAX_ID = 2**31 - 1  # ids are INTEGER columns (32-bit on PostgreSQL)
+
+
+def parse_id(text: str | None) -> int | None:
+    """An id carried in button data or typed as an argument: ASCII digits within range, else None.
+
+    ``str.isdigit`` alone is not enough: it accepts "²" (``int`` then fails) and 60-digit numbers
+    (the database driver then fails); forged data must get ``texts.STALE_BUTTON``, not an error.
+    """
+    if not text or len(text) > 10 or not (text.isascii() and text.isdigit()):
+        return None
+    value = int(text)
+    return value if value <= MAX_ID else None
+
+
 def require_member(func: MemberCallback) -> Callback:
     """Run ``func`` only for a bound, active member in a private chat; turn others away politely."""
 

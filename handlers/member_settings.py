@@ -9,7 +9,7 @@ from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 from handlers import texts
 from handlers.broadcast import config_of
 from handlers.context import BotApplication, BotContext
-from handlers.guards import reply, require_member
+from handlers.guards import parse_id, reply, require_member
 from handlers.registry import CommandInfo, Feature
 from store import preferences
 from store.models import Member
@@ -58,13 +58,13 @@ async def settings_button(update: Update, context: BotContext, member: Member) -
     assert query is not None
     config = config_of(context.services)
     _, action, arg = ((query.data or "") + "::").split(":")[:3]
-    now = context.now()
-    if action == "t" and arg.isdigit() and int(arg) < len(config.topics):
-        await preferences.toggle_topic(context.session, member_id=member.id, topic=config.topics[int(arg)], now=now)
+    now, index = context.now(), parse_id(arg)
+    if action == "t" and index is not None and index < len(config.topics):
+        await preferences.toggle_topic(context.session, member_id=member.id, topic=config.topics[index], now=now)
     elif action == "q" and arg == "off":
         await preferences.set_quiet_hours(context.session, member_id=member.id, window=None, now=now)
-    elif action == "q" and arg.isdigit() and int(arg) < len(QUIET_OPTIONS):
-        window = preferences.parse_window(QUIET_OPTIONS[int(arg)])
+    elif action == "q" and index is not None and index < len(QUIET_OPTIONS):
+        window = preferences.parse_window(QUIET_OPTIONS[index])
         await preferences.set_quiet_hours(context.session, member_id=member.id, window=window, now=now)
     else:
         await reply(update, texts.STALE_BUTTON)

@@ -19,6 +19,7 @@ from handlers import proposal_views as views
 from handlers import texts
 from handlers.context import BotApplication, BotContext, Services
 from handlers.proposal_state import config_of
+from store import preferences
 from store.models import Member
 from store.proposals import repository as repo
 from store.proposals import webhook
@@ -42,10 +43,18 @@ async def deliver_notifications(context: BotContext) -> int:
 
 async def send_pending(bot: Bot, services: Services) -> int:
     """Send the notification outbox (claimed under a lease, so a concurrent sender never doubles it)."""
+    now = services.clock()
     async with services.db.session() as session:
-        claimed = await repo.claim_notifications(session, now=services.clock())
+        claimed = await repo.claim_notifications(session, now=now)
+        held = await preferences.deferred_until(
+            session, member_ids={row.member_id for row in claimed}, defaults=services.prefs_defaults, now=now,
+            tz=services.tz,
+        )
         outgoing = []
         for row in claimed:
+            if row.member_id in held:  # quiet hours: goes out when they end
+                await repo.defer_notification(session, notification_id=row.id, until=held[row.member_id])
+                continue
             event = row.event
             proposal = await repo.get(session, proposal_id=event.proposal_id)
             member = await session.get(Member, row.member_id)
@@ -84,8 +93,14 @@ async def remind_drafts(context: BotContext) -> int:
     now = services.clock()
     async with services.db.session() as session:
         drafts = await repo.drafts_to_remind(session, idle_since=now - timedelta(hours=config.draft_reminder_hours))
+        held = await preferences.deferred_until(
+            session, member_ids={d.member_id for d in drafts}, defaults=services.prefs_defaults, now=now,
+            tz=services.tz,
+        )
         due = []
         for draft in drafts:
+            if draft.member_id in held:  # quiet hours: remind on a later run
+                continue
             member = await session.get(Member, draft.member_id)
             draft.reminded_at = now  # once, whether or not the message gets through
             if draft.step == "offered" or member is None or member.telegram_id is None:

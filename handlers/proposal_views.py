@@ -16,7 +16,7 @@ from store.proposals.text import MAX_PHOTOS
 from store.proposals.warning import Warning
 
 PREFIX = "wjy"
-CALLBACK_RE = re.compile(r"^wjy:([a-z]{1,6}):(\d{1,12})(?::([a-z0-9]{1,12}))?$")
+CALLBACK_RE = re.compile(r"^wjy:([a-z]{1,6}):([0-9]{1,9})(?::([a-z0-9]{1,12}))?$")
 PREVIEW_CHARS = 60
 
 

@@ -30,9 +30,15 @@ class Feature:
     commands: Sequence[CommandInfo] = field(default_factory=tuple)
 
 
+def _in_menu_order(commands: list[CommandInfo]) -> list[CommandInfo]:
+    """Menu order follows ``texts.COMMAND_DESCRIPTIONS`` (most used first), not registration order."""
+    order = {name: i for i, name in enumerate(texts.COMMAND_DESCRIPTIONS)}
+    return sorted(commands, key=lambda c: order.get(c.name, len(order)))
+
+
 def member_commands(features: Sequence[Feature]) -> list[CommandInfo]:
-    return [c for f in features for c in f.commands if not c.staff]
+    return _in_menu_order([c for f in features for c in f.commands if not c.staff])
 
 
 def staff_commands(features: Sequence[Feature]) -> list[CommandInfo]:
-    return [c for f in features for c in f.commands if c.staff]
+    return _in_menu_order([c for f in features for c in f.commands if c.staff])

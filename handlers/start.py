@@ -82,8 +82,8 @@ async def gate(update: Update, context: BotContext) -> None:
     if chat is not None and chat.type != ChatType.PRIVATE:
         if update.callback_query is not None:
             await update.callback_query.answer(texts.PRIVATE_ONLY)
-        elif _addressed_command(update, context.bot.username):
-            await reply(update, texts.PRIVATE_ONLY)
+        elif chat.type != ChatType.CHANNEL and _addressed_command(update, context.bot.username):
+            await reply(update, texts.PRIVATE_ONLY)  # never in a channel: every subscriber would see it
         raise ApplicationHandlerStop
     message = update.message
     if message is not None and message.text is not None and len(message.text) > MAX_TEXT:
@@ -121,7 +121,7 @@ async def start(update: Update, context: BotContext) -> None:
 
 def help_text(app: BotApplication, *, staff: bool) -> str:
     features = features_of(app)
-    lines = [texts.HELP_MEMBER_HEAD]
+    lines = [texts.HELP_STAFF_INTRO if staff else texts.HELP_MEMBER_HEAD]
     lines += [f"/{c.name} {c.description}" for c in member_commands(features)]
     if staff:
         lines += ["", texts.HELP_STAFF_HEAD]

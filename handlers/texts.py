@@ -29,6 +29,7 @@ PRIVATE_ONLY = "请私聊我使用本助手，群里不处理个人事务。"
 
 # Help
 HELP_MEMBER_HEAD = "委员您好，我可以帮您："
+HELP_STAFF_INTRO = "您好，我可以帮您："  # staff are not 委员: a neutral greeting
 HELP_STAFF_HEAD = "工作人员功能："
 HELP_TAIL = "也可以直接用文字提问，我会先确认再记录任何内容。"
 HELP_UNBOUND = UNBOUND
@@ -66,18 +67,18 @@ MEDIA_DEFAULT = "这类消息"
 
 # Command menu descriptions (set_my_commands)
 COMMAND_DESCRIPTIONS = {
-    "start": "开始使用 / 绑定账号",
-    "help": "我能做什么",
     "ask": "问政策和程序",
     "checkin": "学习打卡",
     "credits": "我的积分",
     "propose": "提建议",
     "my": "我的建议",
     "settings": "通知设置",
+    "help": "我能做什么",
+    "start": "开始使用 / 绑定账号",
     "cancel": "取消当前操作",
-    "event": "新建线下活动",
-    "broadcast": "发布通知",
     "review": "待办建议",
+    "broadcast": "发布通知",
+    "event": "新建线下活动",
     "stats": "统计",
     "gaps": "未答问题",
     "faq": "维护常见问题",

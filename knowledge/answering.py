@@ -23,11 +23,23 @@ def citation_for(passage: Passage) -> Citation:
 
 
 def has_evidence(retrieval: Retrieval, thresholds: Thresholds) -> tuple[bool, float]:
-    """Decide whether the knowledge base covers the question; returns (decision, confidence)."""
+    """Decide whether the knowledge base covers the question; returns (decision, confidence).
+
+    Dense cosines of a small multilingual model are compressed (0.8-0.92 for almost any Chinese
+    question against almost any passage), so a cosine alone lets an off-topic question "match"
+    a short prose section. The passage to be quoted must therefore either be semantically close
+    AND share a salient (non-generic) term with the question, or be very close on its own; and a
+    question asking for a number needs a passage that states one.
+    """
     if not retrieval.passages:
         return False, 0.0
+    if thresholds.quantity_check and retrieval.asks_quantity and not retrieval.states_quantity:
+        return False, retrieval.evidence if retrieval.evidence is not None else retrieval.coverage
     if retrieval.evidence is not None:
-        return retrieval.evidence >= thresholds.min_dense, retrieval.evidence
+        dense = retrieval.evidence
+        unsupported = max(thresholds.min_dense, thresholds.min_dense_unsupported)
+        supported = dense >= thresholds.min_dense and retrieval.support >= thresholds.min_support
+        return supported or dense >= unsupported, dense
     return retrieval.coverage >= thresholds.min_lexical, retrieval.coverage
 
 
@@ -121,6 +133,7 @@ def extractive_answer(
         mode="extractive",
         confidence=confidence,
         query=query or question,
+        support=retrieval.support,
     )
 
 
@@ -133,6 +146,7 @@ def refusal(retrieval: Retrieval, confidence: float, query: str) -> Answer:
         mode="refusal",
         confidence=confidence,
         query=query,
+        support=retrieval.support,
     )
 
 

@@ -122,6 +122,20 @@ def run_eval(
     results: list[tuple[EvalItem, list[Passage], bool]] = []
     for item in items:
         result = answer(item.question)
-        rows.append({"id": item.id, **search_json(item.question, result, k)})
+        rows.append({"id": item.id, **search_json(item.question, result, k), **diagnostics(item, result, k)})
         results.append((item, result.passages[:k], result.answered))
     return rows, summarise(results, k)
+
+
+def diagnostics(item: EvalItem, answer: Answer, k: int = 5) -> dict[str, Any]:
+    """Per-question fields that make a miss inspectable: how it was decided and on what evidence."""
+    top = answer.passages[0] if answer.passages else None
+    return {
+        "expected": "answer" if item.answerable else "refuse",
+        "correct": answer.answered == item.answerable,
+        "rank": first_hit_rank(answer.passages[:k], item) if item.answerable else None,
+        "mode": answer.mode,
+        "confidence": round(float(answer.confidence), 4),
+        "support": None if answer.support is None else round(float(answer.support), 3),
+        "quoted": None if top is None else f"{top.source} {top.label or ''}".strip(),
+    }

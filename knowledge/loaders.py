@@ -28,9 +28,14 @@ class LoadedDocument:
     text: str  # Markdown-ish: "#" headings, blank-line separated paragraphs
 
 
+# Files that describe a folder (provenance, licence, change log) rather than being reference material.
+FOLDER_META_NAMES = frozenset({"readme.md", "sources.md", "license.md", "changelog.md"})
+
+
 def iter_files(paths: Iterable[Path]) -> Iterator[Path]:
     """Expand folders recursively (sorted) and keep files with a supported suffix.
 
+    Folder meta-documents (README, SOURCES, LICENSE, CHANGELOG) are left out of folder expansion.
     Files given explicitly are always yielded, so an unsupported one is reported, not ignored.
     """
     for path in paths:
@@ -40,7 +45,7 @@ def iter_files(paths: Iterable[Path]) -> Iterator[Path]:
                     child.is_file()
                     and child.suffix.lower() in SUPPORTED_SUFFIXES
                     and not any(part.startswith(".") for part in child.parts)
-                    and child.name.lower() != "readme.md"
+                    and child.name.lower() not in FOLDER_META_NAMES
                 ):
                     yield child
         else:

@@ -126,8 +126,9 @@ class Answer:
     passages: list[Passage] = field(default_factory=list)
     citations: list[Citation] = field(default_factory=list)
     mode: str = "extractive"  # "extractive" | "llm" | "refusal" | "faq"
-    confidence: float = 0.0
+    confidence: float = 0.0  # dense cosine of the quoted passage (lexical coverage without dense)
     query: str = ""
+    support: float | None = None  # lexical support of the quoted passage (see answering.has_evidence)
 
 
 @dataclass

@@ -7,12 +7,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from knowledge.aliases import AliasNormalizer
+from knowledge.chunking import ARTICLE_RE
 from knowledge.config import Thresholds
 from knowledge.embedders import Embedder, EmbedderUnavailable
 from knowledge.index.bm25 import BM25Index
 from knowledge.index.chroma_store import ChromaStore, StoredChunk
 from knowledge.models import Passage
-from knowledge.tokenize import Tokenizer, normalize_text
+from knowledge.tokenize import Tokenizer, asks_quantity, normalize_text, salient_terms, states_quantity
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +29,13 @@ class Retrieval:
     dense_top: float | None  # best cosine among dense candidates (None: dense unavailable)
     evidence: float | None  # cosine of the passage that would be quoted (None: dense unavailable)
     coverage: float  # best IDF-weighted share of question terms found in a top passage (0..1)
+    # IDF-weighted share of the question's salient terms (generic words and interrogatives left
+    # out) found in the header and text of the passage that would be quoted (0..1; 0 if none).
+    support: float = 0.0
+    salient: list[str] = field(default_factory=list)  # the salient terms of the question
+    # Answer-type check: the question asks for a number, and whether the quoted passage states one.
+    asks_quantity: bool = False
+    states_quantity: bool = False
     dense_scores: dict[str, float] = field(default_factory=dict)
     lexical_scores: dict[str, float] = field(default_factory=dict)
 
@@ -68,6 +76,7 @@ class HybridRetriever:
         self.position = {sc.id: i for i, sc in enumerate(chunks)}
         self.title_keys = self._title_keys(chunks)
         self.bm25 = BM25Index([sc.chunk.indexed_text() for sc in chunks], self.tokenizer)
+        self._match_text: dict[str, str] = {}  # chunk id -> alias-normalised header + text (lazy)
 
     def _title_keys(self, chunks: list[StoredChunk]) -> dict[str, set[str]]:
         """Ways a question may name each document: full title, without the state prefix, aliased."""
@@ -105,7 +114,7 @@ class HybridRetriever:
         except EmbedderUnavailable as exc:
             log.warning("dense retrieval unavailable, using BM25 only: %s", exc)
             return []
-        return [(cid, score) for cid, score in self.store.query(vector, n) if cid in self.by_id]
+        return [(cid, score) for cid, score in self.store.query(vector, n, len(self.chunks)) if cid in self.by_id]
 
     def lexical(self, question: str, n: int) -> list[tuple[str, float]]:
         return [(self.chunks[pos].id, score) for pos, score in self.bm25.search(question, n)]
@@ -113,6 +122,26 @@ class HybridRetriever:
     def coverage(self, question: str, cid: str) -> float:
         """IDF-weighted share of the question's terms found in the chunk (alias-normalised)."""
         return self.bm25.coverage(self.tokenizer(question), self.position[cid])
+
+    def match_text(self, cid: str) -> str:
+        """Alias-normalised "title | chapter | label" header plus body, for substring matching."""
+        text = self._match_text.get(cid)
+        if text is None:
+            text = self.aliases.normalize(normalize_text(self.by_id[cid].chunk.indexed_text()))
+            self._match_text[cid] = text
+        return text
+
+    def support(self, terms: Sequence[str], cid: str) -> float:
+        """IDF-weighted share of ``terms`` occurring in the chunk's header or text.
+
+        Substring matching, not token matching: the segmenter cuts documents and colloquial
+        questions differently ("常用命令" stays whole, so the token "命令" would not match it).
+        """
+        total = sum(self.bm25.idf(term) for term in terms)
+        if total <= 0:
+            return 0.0
+        text = self.match_text(cid)
+        return sum(self.bm25.idf(term) for term in terms if term in text) / total
 
     def search(self, question: str, k: int = 5) -> Retrieval:
         t = self.thresholds
@@ -132,6 +161,7 @@ class HybridRetriever:
                     fused[cid] += bonus
         order = sorted(fused, key=lambda cid: -fused[cid])[:k]
         passages = [self.passage(cid, fused[cid]) for cid in order]
+        salient = salient_terms(self.tokenizer(question))
         return Retrieval(
             passages=passages,
             dense_top=dense_hits[0][1] if dense_hits else None,
@@ -139,6 +169,10 @@ class HybridRetriever:
             coverage=max((self.coverage(question, p.chunk_id) for p in passages[:3]), default=0.0),
             dense_scores=dict(dense_hits),
             lexical_scores=dict(lexical_hits),
+            support=self.support(salient, passages[0].chunk_id) if passages else 0.0,
+            salient=salient,
+            asks_quantity=asks_quantity(question),
+            states_quantity=bool(passages) and states_quantity(ARTICLE_RE.sub("", passages[0].text, count=1)),
         )
 
     @staticmethod

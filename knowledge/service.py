@@ -195,6 +195,7 @@ class KnowledgeBase:
             synthesised = self.llm.answer(question, retrieval.passages, history=history, confidence=confidence)
             if synthesised is not None:
                 synthesised.query = query
+                synthesised.support = retrieval.support
                 return synthesised
         return extractive_answer(question, retrieval, self.config.resolved_thresholds, self.tokenizer, query=query)
 

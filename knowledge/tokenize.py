@@ -56,7 +56,8 @@ DOMAIN_WORDS = (
 
 # Short terms worth matching inside longer words (专题协商会 → 协商, 政协委员 → 委员).
 _CORE_TERMS = frozenset(
-    "政协 委员 协商 监督 提案 建议 会议 委员会 主席 章程 宪法 处分 学习 履职 界别 议政 任期 选举 表决 答复 办理".split()
+    "政协 委员 协商 监督 提案 建议 会议 委员会 主席 章程 宪法 处分 学习 履职 界别 议政 任期 选举 表决 答复 办理"
+    " 打卡 积分 命令".split()
 )
 
 # Function words and the colloquial question words members add ("啥", "咋", "来着" …).
@@ -71,6 +72,17 @@ STOPWORDS = frozenset(
     弄 搞 拿 去 来 用 当 定 开 交 提 帮 点 些 事 啥意思 意思 情况 东西 方面 哪些方面 一般来说 的话 是啥 是什么 有啥
     """.split()
 )
+
+# Words that occur in nearly every question members ask this assistant and in most passages of the
+# corpus (after alias normalisation), so sharing them is no evidence that a passage answers the
+# question: the evidence check ignores them when it looks for lexical support.
+GENERIC_TERMS = frozenset(
+    """
+    政协 委员 政协委员 委员会 全国政协 地方政协 常委 规定 规则 办法 怎么 多少 可以 助手 问题 有关 相关 工作 现在 情况
+    """.split()
+)
+# Interrogative quantity words jieba keeps whole ("几次", "几篇", "多长", "哪一年"): they ask, they do not inform.
+_INTERROGATIVE = re.compile(r"^(几.{0,2}|多(少|长|久|大|高|远)|哪.{0,2})$")
 
 _PUNCT = re.compile(r"^[\W_]+$", re.UNICODE)
 _loaded_words: set[str] = set()
@@ -111,6 +123,38 @@ class Tokenizer:
             if len(tok) >= 3:
                 out.extend(sub for sub in rjieba.cut_for_search(tok) if sub != tok and sub in self.vocabulary)
         return out
+
+
+def is_generic(term: str) -> bool:
+    """True for domain-generic words and interrogatives, which do not count as lexical support."""
+    return term in GENERIC_TERMS or bool(_INTERROGATIVE.match(term))
+
+
+def salient_terms(tokens: Iterable[str]) -> list[str]:
+    """The question's content terms (deduplicated, in order) without generic words and interrogatives."""
+    return [term for term in dict.fromkeys(tokens) if not is_generic(term)]
+
+
+# A question asking for a number ("几件", "多少字", "多久") — unless it asks how to do something
+# ("有多少积分，咋查": the answer is a procedure, not a number).
+_ASKS_QUANTITY = re.compile(r"几(?!样|种|类|方面)|多少|多久|多长|上限|哪一年")
+_ASKS_HOW = re.compile(r"(怎么|怎样|咋|如何)(查|看|办|弄|操作|提交|申请|交|报)")
+# A passage stating one: digits, a Chinese numeral with a measure word, fractions and halves.
+_STATES_QUANTITY = re.compile(
+    r"\d|[一二两三四五六七八九十百千万]+(?:个|次|年|月|日|天|周|小时|分钟|分|件|篇|名|人|届|项|倍|岁|字|元|份|位)"
+    r"|分之|半数|过半|半天"
+)
+
+
+def asks_quantity(question: str) -> bool:
+    """True when the question asks for a number (how many/much/long), not for a procedure."""
+    text = normalize_text(question)
+    return bool(_ASKS_QUANTITY.search(text)) and not _ASKS_HOW.search(text)
+
+
+def states_quantity(text: str) -> bool:
+    """True when the text states a number (article labels like 第二十六条 must be stripped first)."""
+    return bool(_STATES_QUANTITY.search(normalize_text(text)))
 
 
 def _is_cjk(char: str) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -102,6 +103,41 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The database file of a SQLite URL, or None for PostgreSQL and in-memory databases."""
+    parsed = make_url(normalise_url(url))
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(parsed.database)
+
+
+def backup_sqlite(source: Path, target: Path) -> Path:
+    """Copy a live SQLite database (WAL) to ``target`` with the online backup API: a consistent snapshot.
+
+    The copy is one backup step inside one read transaction, so it is a single committed state; in WAL
+    mode writers keep working meanwhile (a copy made in many small steps would restart on every
+    write by another connection and might never finish under load). ``target`` is written next to
+    itself first and renamed, so a half-written backup never carries the final name.
+    """
+    if not source.is_file():
+        raise FileNotFoundError(f"no database at {source}")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(target.name + ".partial")
+    partial.unlink(missing_ok=True)
+    src = sqlite3.connect(source, timeout=30)  # only read from; an existing file (checked above)
+    try:
+        dst = sqlite3.connect(partial)
+        try:
+            src.backup(dst, pages=-1)
+            dst.execute("PRAGMA journal_mode=DELETE")  # a self-contained single file
+        finally:
+            dst.close()
+    finally:
+        src.close()
+    partial.replace(target)
+    return target
 
 
 def run_sync(coro: Any) -> Any:

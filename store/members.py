@@ -166,3 +166,28 @@ async def search(session: AsyncSession, *, text: str, limit: int = 20) -> list[M
     pattern = f"%{text}%"
     stmt = select(Member).where(or_(Member.name.like(pattern), Member.phone.like(pattern))).limit(limit)
     return list(await session.scalars(stmt))
+
+
+async def deactivate_by_telegram_id(session: AsyncSession, *, telegram_id: int, now: datetime) -> bool:
+    """The member bound to ``telegram_id`` blocked the bot: inactive until they write again; False if none."""
+    member = await get_by_telegram_id(session, telegram_id=telegram_id)
+    if member is None or not member.active:
+        return False
+    member.active = False
+    member.blocked_at = now
+    member.updated_at = now
+    await session.flush()
+    return True
+
+
+def reactivate_if_unblocked(member: Member, *, now: datetime) -> bool:
+    """A member made inactive only because they blocked the bot is active again once they write to it.
+
+    Members deactivated by staff (no ``blocked_at``) stay inactive.
+    """
+    if member.active or member.blocked_at is None:
+        return False
+    member.active = True
+    member.blocked_at = None
+    member.updated_at = now
+    return True

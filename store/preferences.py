@@ -170,3 +170,21 @@ async def members_with_topic(session: AsyncSession, *, topic: str) -> set[int]:
     """Ids of members who chose ``topic`` (filtered in Python: JSON containment differs per backend)."""
     rows = await session.execute(select(MemberPreference.member_id, MemberPreference.topics))
     return {mid for mid, topics in rows if topic in (topics or [])}
+
+
+async def deferred_until(
+    session: AsyncSession,
+    *,
+    member_ids: Iterable[int],
+    defaults: PrefsDefaults,
+    now: datetime,
+    tz: ZoneInfo,
+    urgent: bool = False,
+) -> dict[int, datetime]:
+    """Members whose quiet hours hold a non-urgent push back now, with the moment it may go out."""
+    if urgent:
+        return {}
+    prefs = await get_many(session, member_ids=member_ids, defaults=defaults)
+    later = {mid: next_allowed_time(p, now, tz) for mid, p in prefs.items()}
+    return {mid: at for mid, at in later.items() if at > now}
+

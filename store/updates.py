@@ -15,6 +15,28 @@ async def is_processed(session: AsyncSession, *, update_id: int) -> bool:
     return row is not None
 
 
+async def claim(session: AsyncSession, *, update_id: int, at: datetime) -> bool:
+    """Mark the update processed in the current transaction unless it already is; True when newly marked.
+
+    One ``INSERT … ON CONFLICT DO NOTHING`` instead of a lookup plus an insert (two round trips on
+    every update). On PostgreSQL a concurrent, uncommitted claim of the same update makes this wait
+    for it and then report False.
+    """
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    elif dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]
+    else:
+        if await is_processed(session, update_id=update_id):
+            return False
+        await mark_processed(session, update_id=update_id, at=at)
+        return True
+    stmt = insert(ProcessedUpdate).values(update_id=update_id, processed_at=at, failed=False)
+    result = await session.execute(stmt.on_conflict_do_nothing(index_elements=[ProcessedUpdate.update_id]))
+    return int(result.rowcount or 0) == 1  # type: ignore[attr-defined]
+
+
 async def mark_processed(session: AsyncSession, *, update_id: int, at: datetime, failed: bool = False) -> None:
     """Record the update in the current transaction, so it commits together with its effects."""
     await session.merge(ProcessedUpdate(update_id=update_id, processed_at=at, failed=failed))

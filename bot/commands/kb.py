@@ -110,7 +110,12 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     for row in rows:
         rank = summary.ranks.get(row["id"], "-")
-        print(f"{row['id']}\tanswered={row['answered']}\trank={rank}\t{row['question']}")
+        flag = "" if row["correct"] else "\tMISS"
+        print(
+            f"{row['id']}\tanswered={row['answered']}\trank={rank}\tmode={row['mode']}"
+            f"\tconfidence={row['confidence']:.4f}\tsupport={row['support']}\tquoted={row['quoted']}"
+            f"\t{row['question']}{flag}"
+        )
     print(
         f"n={summary.n} hit@1={summary.hit1:.3f} hit@5={summary.hit5:.3f} mrr={summary.mrr:.3f} "
         f"refusal_accuracy={summary.refusal_accuracy:.3f} answered={summary.answered_rate:.3f} "

@@ -105,9 +105,9 @@ class ChromaStore:
         for start in range(0, len(ids), self._batch):
             self.collection.delete(ids=ids[start : start + self._batch])
 
-    def query(self, vector: np.ndarray, n: int) -> list[tuple[str, float]]:
-        """Nearest chunks as (id, cosine similarity), best first."""
-        total = self.count()
+    def query(self, vector: np.ndarray, n: int, total: int) -> list[tuple[str, float]]:
+        """Nearest chunks as (id, cosine similarity), best first; ``total`` = chunks stored (known
+        by the caller: ``count()`` costs ~20 ms at 10k chunks, a fifth of the latency budget)."""
         if total == 0:
             return []
         got = self.collection.query(

@@ -220,9 +220,9 @@ async def record(session: AsyncSession, *, results: Iterable[Result], now: datet
 
 
 async def deactivate_members(session: AsyncSession, *, member_ids: Sequence[int], now: datetime) -> None:
-    """Members who blocked the bot: inactive until they bind again (staff can reactivate them)."""
+    """Members who blocked the bot: inactive until they write to the bot again."""
     await session.execute(
-        update(Member).where(Member.id.in_(list(member_ids))).values(active=False, updated_at=now)
+        update(Member).where(Member.id.in_(list(member_ids))).values(active=False, blocked_at=now, updated_at=now)
         .execution_options(synchronize_session=False)
     )
 

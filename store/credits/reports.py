@@ -158,9 +158,12 @@ async def standing(
     session: AsyncSession, *, rules: CreditRules, member_id: int, today: date
 ) -> Standing:
     period = year_period(today.year)
-    rows = await report_rows(session, rules=rules, period=period)
-    totals = {r.member.id: r.total for r in rows}
     table = await totals_by_member(session, period=period)
+    # Everyone's total, as report_rows counts them, without loading every member (this runs on each /credits).
+    member_ids = await session.scalars(
+        select(Member.id).where(Member.active.is_(True), Member.role == Role.MEMBER.value)
+    )
+    totals = {m: sum(table.get(m, {}).values()) for m in member_ids}
     mine = table.get(member_id, {})
     by_type = {t: mine.get(t, 0) for t in rules.type_ids() if mine.get(t, 0)}
     total = sum(mine.values())

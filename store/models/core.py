@@ -39,6 +39,8 @@ class Member(Base):
     telegram_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)
     invite_code: Mapped[str | None] = mapped_column(String(32), unique=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Set when the member blocked the bot (403): inactive until they write to the bot again.
+    blocked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     bound_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)

@@ -440,7 +440,7 @@ async def claim_notifications(
         .where(
             ProposalNotification.sent_at.is_(None),
             ProposalNotification.failed.is_(False),
-            (ProposalNotification.claimed_until.is_(None)) | (ProposalNotification.claimed_until < now),
+            (ProposalNotification.claimed_until.is_(None)) | (ProposalNotification.claimed_until <= now),
         )
         .order_by(ProposalNotification.id)
         .limit(limit)
@@ -465,6 +465,16 @@ async def mark_notification(
         row.last_error = error[:200]
         row.claimed_until = now + timedelta(seconds=30 * min(row.attempts, 20))
         row.failed = give_up or row.attempts >= 5
+    await session.flush()
+
+
+async def defer_notification(session: AsyncSession, *, notification_id: int, until: datetime) -> None:
+    """Hold a claimed notification back (quiet hours) without counting it as an attempt."""
+    row = await session.get(ProposalNotification, notification_id)
+    if row is None:
+        return
+    row.claimed_until = until
+    row.attempts = max(0, row.attempts - 1)
     await session.flush()
 
 

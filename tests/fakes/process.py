@@ -21,7 +21,7 @@ def cli_env(**extra: str) -> dict[str, str]:
     """The environment for a CLI subprocess: nothing inherited that could point it elsewhere."""
     env = {k: v for k, v in os.environ.items() if not k.upper().startswith(_INHERITED_PREFIXES)}
     env.update(PYTHONUNBUFFERED="1", EMBEDDER="hash", STARTER_KB="false", NO_PROXY="127.0.0.1,localhost",
-               PYTHONIOENCODING="utf-8")
+               PYTHONIOENCODING="utf-8", QUIET_HOURS_DEFAULT="00:00-00:00")  # tests must not depend on the hour
     env.update(extra)
     return env
 

@@ -142,4 +142,5 @@ async def test_blocked_user_does_not_break_the_bot(chat: Dialogue, fake: FakeBot
     assert replies == []
     assert fake.bot_calls("sendMessage", chat_id=MEMBER, include_failed=True)[-1].status == 403
     fake.blocked.clear()
+    # Blocking marked the member inactive (no staff alert); writing again shows they unblocked the bot.
     assert (await chat.send(MEMBER, "/cancel")).texts == [texts.NOTHING_TO_CANCEL]

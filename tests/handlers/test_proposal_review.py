@@ -194,3 +194,19 @@ async def test_staff_prompt_can_be_cancelled(
     record = await item(services)
     assert record["status"] == "rejected" and record["events"][-1]["note"] == "属于个人诉求，请通过12345热线反映"
     assert (await chat.send(STAFF, "/cancel")).texts != [texts.PROPOSAL_REVIEW_CANCELLED]  # nothing pending now
+
+
+async def test_notifications_wait_for_the_end_of_quiet_hours(
+    chat: Dialogue, bot_app: BotApplication, fake: FakeBotApi, people: list[Member], services: Services
+) -> None:
+    await submit(chat)
+    await chat.send(STAFF, "/review")
+    await chat.tap(STAFF, "⚪ WJY-2026-0001")
+    services.clock = lambda: datetime(2026, 11, 26, 15, 30, tzinfo=UTC)  # 23:30 in Beijing: quiet hours
+    await chat.tap(STAFF, "受理")
+    assert await drain(bot_app, fake, MEMBER) == []
+    services.clock = lambda: datetime(2026, 11, 26, 23, 59, tzinfo=UTC)  # 07:59: still quiet
+    assert await drain(bot_app, fake, MEMBER) == []
+    services.clock = lambda: datetime(2026, 11, 27, 0, 0, tzinfo=UTC)  # 08:00: the window has ended
+    assert await drain(bot_app, fake, MEMBER) == [
+        texts.PROPOSAL_NOTIFY["accept"].format(who="您的微建议", number="WJY-2026-0001", title=TITLE)]

