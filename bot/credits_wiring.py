@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from bot.settings import Settings, SettingsError
-from store.credits.awards import install_rules
 from store.credits.rules import CreditRules, RulesError, load_rules
 
 FEATURE_KEY = "credits"
@@ -15,5 +14,4 @@ def credit_rules(settings: Settings) -> CreditRules:
         rules = load_rules(settings.credit_rules_file)
     except RulesError as exc:
         raise SettingsError(f"CREDIT_RULES_FILE: {exc}") from None
-    install_rules(rules)  # the default for award_proposal_points callers that pass no rules
     return rules

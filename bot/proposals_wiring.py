@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from bot.settings import Settings
+from store.credits.rules import CreditRules
 from store.proposals.config import ProposalsConfig
 
 FEATURE_KEY = "proposals"
 
 
-def proposals_config(settings: Settings) -> ProposalsConfig:
+def proposals_config(settings: Settings, *, credit_rules: CreditRules | None = None) -> ProposalsConfig:
     return ProposalsConfig(
+        credit_rules=credit_rules,
         categories=tuple(settings.proposal_categories),
         yellow_days=settings.proposal_yellow_days,
         default_deadline_days=settings.proposal_default_deadline_days,

@@ -37,13 +37,14 @@ def build_services(settings: Settings, *, knowledge: Any = None, with_knowledge:
     if knowledge is None and with_knowledge:
         knowledge = open_knowledge(settings)
     broadcasts = broadcast_config(settings)
+    rules = credit_rules(settings)
     return Services(
         db=db,
         tz=settings.tz,
         staff_chat_id=settings.staff_chat_id,
         bot_username=settings.bot_username,
         knowledge=knowledge,
-        features={PROPOSALS_KEY: proposals_config(settings), CREDITS_KEY: credit_rules(settings),
+        features={PROPOSALS_KEY: proposals_config(settings, credit_rules=rules), CREDITS_KEY: rules,
                   BROADCASTS_KEY: broadcasts},
         prefs_defaults=broadcasts.defaults,
     )

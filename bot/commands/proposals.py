@@ -14,6 +14,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from bot.credits_wiring import credit_rules
 from bot.proposals_wiring import proposals_config
 from bot.settings import Settings
 from handlers import texts
@@ -98,7 +99,7 @@ async def update_item(settings: Settings, args: argparse.Namespace) -> dict[str,
     if action is None:
         raise UsageError(f"未知状态 {status!r}，可用：{', '.join(STATUS_ACTIONS)}")
     deadline = _parse_deadline(args.deadline)
-    config = proposals_config(settings)
+    config = proposals_config(settings, credit_rules=credit_rules(settings))
     db = Database(settings.resolved_database_url)
     try:
         await db.upgrade()

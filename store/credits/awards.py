@@ -24,19 +24,6 @@ DEFAULT_TZ = ZoneInfo("Asia/Shanghai")
 SourceType = Literal["checkin", "event", "proposal", "adjustment"]
 CapReason = Literal["daily", "weekly", "annual"]
 
-_active_rules: CreditRules | None = None
-
-
-def install_rules(rules: CreditRules | None) -> None:
-    """Set the rules used by callers that do not pass any (the composition root calls this once)."""
-    global _active_rules
-    _active_rules = rules
-
-
-def active_rules() -> CreditRules:
-    return _active_rules or default_rules()
-
-
 @dataclass(frozen=True)
 class AwardResult:
     """What one award did: the points granted, what was asked, and why it was capped (if it was)."""
@@ -193,7 +180,7 @@ async def award_proposal_points(
     Returns the points newly granted (0 when this proposal and stage were already awarded, or when
     the rules have no proposal type). Runs in the caller's transaction.
     """
-    rules = rules or active_rules()
+    rules = rules or default_rules()
     found = rules.first_of("proposal")
     if found is None:
         return 0

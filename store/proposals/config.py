@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from store.credits.rules import CreditRules
+
 DEFAULT_CATEGORIES: tuple[str, ...] = (
     "经济发展",
     "社会民生",
@@ -25,6 +27,8 @@ class ProposalsConfig:
     webhook_secret: str | None = None
     number_prefix: str = "WJY"
     draft_reminder_hours: int = 24
+    # The credit rules in force (受理 and 采纳 award points); None: the shipped defaults.
+    credit_rules: CreditRules | None = None
 
     @property
     def webhook_enabled(self) -> bool:

@@ -341,7 +341,7 @@ async def transition(
             now, tz=tz, days=config.default_deadline_days
         )
         await award_points(session, member_id=proposal.member_id, proposal_id=proposal.id, stage="accepted", at=now,
-                           title=proposal.title, tz=tz)
+                           title=proposal.title, tz=tz, rules=config.credit_rules)
     elif action is Action.ASSIGN:
         proposal.unit = unit
         if deadline is not None:
@@ -369,7 +369,7 @@ async def transition(
     elif action is Action.ADOPT:
         proposal.adopted_at = now
         await award_points(session, member_id=proposal.member_id, proposal_id=proposal.id, stage="adopted", at=now,
-                           title=proposal.title, tz=tz)
+                           title=proposal.title, tz=tz, rules=config.credit_rules)
 
     proposal.status = after.value
     proposal.updated_at = now

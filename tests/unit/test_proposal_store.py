@@ -257,3 +257,19 @@ async def test_accepting_and_adopting_award_points_once(db: Database) -> None:
     assert [(e.member_id, e.source_id, e.points) for e in entries] == [
         (ids["张明"], f"{pid}:accepted", 3), (ids["张明"], f"{pid}:adopted", 5)]
     assert await _notified(db) == [("accepted", ids["张明"], "author"), ("accepted", ids["张明"], "author")]
+
+
+async def test_accepting_awards_points_under_the_configured_credit_rules(db: Database) -> None:
+    from store.credits.rules import DEFAULT_RULES_FILE, parse_rules
+    from store.models import CreditEntry
+
+    text = DEFAULT_RULES_FILE.read_text(encoding="utf-8").replace(
+        "stages = { accepted = 3, adopted = 5 }", "stages = { accepted = 4, adopted = 6 }")
+    config = ProposalsConfig(credit_rules=parse_rules(text, source="custom.toml"))
+    ids = await _members(db)
+    pid = await _submit(db, ids["张明"])
+    await _act(db, pid, Action.ACCEPT, ids["李干事"], config=config)
+    await _act(db, pid, Action.ADOPT, ids["李干事"], config=config)
+    async with db.session() as session:
+        points = list(await session.scalars(select(CreditEntry.points).order_by(CreditEntry.id)))
+    assert points == [4, 6]
