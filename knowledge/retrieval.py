@@ -6,6 +6,8 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from knowledge.aliases import AliasNormalizer
 from knowledge.chunking import ARTICLE_RE
 from knowledge.config import Thresholds
@@ -105,16 +107,28 @@ class HybridRetriever:
     def dense_available(self) -> bool:
         return self.embedder is not None and self.store is not None
 
-    def dense(self, question: str, n: int) -> list[tuple[str, float]]:
+    def query_vector(self, question: str) -> np.ndarray | None:
         if not self.dense_available or not self.chunks:
-            return []
-        assert self.embedder is not None and self.store is not None
+            return None
+        assert self.embedder is not None
         try:
-            vector = self.embedder.embed_query(question)
+            return self.embedder.embed_query(question)
         except EmbedderUnavailable as exc:
             log.warning("dense retrieval unavailable, using BM25 only: %s", exc)
+            return None
+
+    def dense(self, question: str, n: int, vector: np.ndarray | None = None) -> list[tuple[str, float]]:
+        vector = vector if vector is not None else self.query_vector(question)
+        if vector is None:
             return []
+        assert self.store is not None
         return [(cid, score) for cid, score in self.store.query(vector, n, len(self.chunks)) if cid in self.by_id]
+
+    def cosine(self, cid: str, vector: np.ndarray) -> float:
+        """Cosine of one stored chunk to the query (for a chunk outside the dense candidates)."""
+        assert self.store is not None
+        stored = self.store.embeddings_for([cid]).get(cid)
+        return float(np.dot(stored, vector)) if stored is not None else 0.0
 
     def lexical(self, question: str, n: int) -> list[tuple[str, float]]:
         return [(self.chunks[pos].id, score) for pos, score in self.bm25.search(question, n)]
@@ -145,7 +159,8 @@ class HybridRetriever:
 
     def search(self, question: str, k: int = 5) -> Retrieval:
         t = self.thresholds
-        dense_hits = self.dense(question, t.candidates)
+        vector = self.query_vector(question)
+        dense_hits = self.dense(question, t.candidates, vector) if vector is not None else []
         lexical_hits = self.lexical(question, t.candidates)
         dense_ids = [cid for cid, _ in dense_hits]
         lexical_ids = [cid for cid, _ in lexical_hits]
@@ -160,20 +175,50 @@ class HybridRetriever:
                 if self.by_id[cid].chunk.source in named:
                     fused[cid] += bonus
         order = sorted(fused, key=lambda cid: -fused[cid])[:k]
-        passages = [self.passage(cid, fused[cid]) for cid in order]
         salient = salient_terms(self.tokenizer(question))
+        dense_scores = dict(dense_hits)
+        supports = [self.support(salient, cid) for cid in order]
+        promoted = self._supported_alternative(order, supports, dense_scores, vector)
+        if promoted:
+            order.insert(0, order.pop(promoted))
+            supports.insert(0, supports.pop(promoted))
+        passages = [self.passage(cid, fused[cid]) for cid in order]
         return Retrieval(
             passages=passages,
             dense_top=dense_hits[0][1] if dense_hits else None,
-            evidence=self._evidence(passages, dict(dense_hits)) if dense_hits else None,
+            evidence=self._evidence(passages, dense_scores) if dense_hits else None,
             coverage=max((self.coverage(question, p.chunk_id) for p in passages[:3]), default=0.0),
-            dense_scores=dict(dense_hits),
+            dense_scores=dense_scores,
             lexical_scores=dict(lexical_hits),
-            support=self.support(salient, passages[0].chunk_id) if passages else 0.0,
+            support=supports[0] if supports else 0.0,
             salient=salient,
             asks_quantity=asks_quantity(question),
             states_quantity=bool(passages) and states_quantity(ARTICLE_RE.sub("", passages[0].text, count=1)),
         )
+
+    def _supported_alternative(
+        self, order: list[str], supports: list[float], dense_scores: dict[str, float], vector: np.ndarray | None
+    ) -> int:
+        """Index of the passage to quote instead of the top one, or 0 to keep the top one.
+
+        When the top fused passage shares no salient term with the question but a lower one among
+        the top ``promote_within`` does (and is close enough by cosine), that one is the better quote;
+        its cosine is added to ``dense_scores`` when it was not a dense candidate.
+        """
+        t = self.thresholds
+        if not supports or supports[0] >= t.min_support:
+            return 0
+        for index in range(1, min(len(order), t.promote_within)):
+            if supports[index] < t.min_support:
+                continue
+            if vector is None:
+                return index
+            cid = order[index]
+            if cid not in dense_scores:
+                dense_scores[cid] = self.cosine(cid, vector)
+            if dense_scores[cid] >= t.min_dense:
+                return index
+        return 0
 
     @staticmethod
     def _evidence(passages: list[Passage], dense_scores: dict[str, float]) -> float:
