@@ -81,16 +81,19 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown time zone {value!r} (e.g. Asia/Shanghai)") from exc
         return value
 
-    @field_validator("telegram_api_base_url", "llm_base_url", "embeddings_base_url", "webhook_url")
+    @field_validator(
+        "telegram_api_base_url", "llm_base_url", "embeddings_base_url", "webhook_url", "proposals_webhook_url"
+    )
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
         if value is not None and not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
         return value or None
 
-    @field_validator("proposal_categories", mode="before")
+    @field_validator("proposal_categories", "broadcast_topics", mode="before")
     @classmethod
-    def _category_list(cls, value: object) -> object:
+    def _name_list(cls, value: object) -> object:
+        """A JSON list, or names separated by commas (ASCII or Chinese)."""
         if isinstance(value, str):
             text = value.strip()
             if text.startswith("["):
@@ -112,23 +115,6 @@ class Settings(BaseSettings):
         from store.preferences import format_window, parse_window
 
         return format_window(parse_window(value))
-
-    @field_validator("broadcast_topics", mode="before")
-    @classmethod
-    def _topic_list(cls, value: object) -> object:
-        if isinstance(value, str):
-            text = value.strip()
-            if text.startswith("["):
-                return json.loads(text)
-            return [part.strip() for part in text.replace("，", ",").split(",") if part.strip()]
-        return value
-
-    @field_validator("proposals_webhook_url")
-    @classmethod
-    def _proposals_webhook_url(cls, value: str | None) -> str | None:
-        if value and not value.startswith(("http://", "https://")):
-            raise ValueError("must start with http:// or https://")
-        return value or None
 
     @field_validator("webhook_secret")
     @classmethod
