@@ -6,7 +6,7 @@ import logging
 from collections.abc import Sequence
 
 from telegram.ext import AIORateLimiter, ApplicationBuilder, ContextTypes
-from telegram.request import BaseRequest
+from telegram.request import BaseRequest, HTTPXRequest
 
 from bot.settings import Settings
 from handlers import (
@@ -22,7 +22,7 @@ from handlers import (
     review,
     start,
 )
-from handlers.application import CppccApplication
+from handlers.application import CppccApplication, CppccBot
 from handlers.context import BotApplication, BotContext, Services
 from handlers.errors import error_handler
 from handlers.menu import publish_default_menu, publish_staff_menu
@@ -77,23 +77,26 @@ def build_application(
     features: Sequence[Feature] = FEATURES,
 ) -> BotApplication:
     """Build the Application: Bot API connection, context type, services and all handlers."""
+    urls: dict[str, str] = {}
+    if settings.telegram_api_base_url:
+        base = settings.telegram_api_base_url.rstrip("/")
+        urls = {"base_url": base, "base_file_url": base.removesuffix("/bot") + "/file/bot"}
+    bot = CppccBot(
+        token=settings.telegram_bot_token or DEMO_TOKEN,
+        request=request or HTTPXRequest(connection_pool_size=256),  # PTB's own defaults
+        get_updates_request=get_updates_request or request or HTTPXRequest(connection_pool_size=1),
+        rate_limiter=AIORateLimiter(max_retries=3) if rate_limiter else None,
+        **urls,  # type: ignore[arg-type]
+    )
     builder = (
         ApplicationBuilder()
         .application_class(CppccApplication)
-        .token(settings.telegram_bot_token or DEMO_TOKEN)
+        .bot(bot)
         .context_types(ContextTypes(context=BotContext))
         .concurrent_updates(False)
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
     )
-    if settings.telegram_api_base_url:
-        base = settings.telegram_api_base_url.rstrip("/")
-        builder = builder.base_url(base).base_file_url(base.removesuffix("/bot") + "/file/bot")
-    if request is not None:
-        builder = builder.request(request)
-        builder = builder.get_updates_request(get_updates_request or request)
-    if rate_limiter:
-        builder = builder.rate_limiter(AIORateLimiter(max_retries=3))
     app: BotApplication = builder.build()  # type: ignore[assignment]
     app.bot_data["services"] = services
     app.bot_data["features"] = tuple(features)

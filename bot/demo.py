@@ -45,6 +45,7 @@ USAGE = """\
   /document 路径          发送文件
   /location 纬度 经度     发送位置，例如 /location 36.06 103.83
   /quit                   退出（也可按 Ctrl-D）"""
+STARTING = "正在启动演示…（第一次启动要为知识库建立索引，约需一分钟）"
 SEEDED = "首次运行：已导入演示名单 {path}"
 USERS_HEAD = "已绑定的演示用户："
 USER_LINE = "  {tid:>6}  {name}（{role}）"
@@ -346,7 +347,8 @@ async def run_demo(settings: Settings, *, as_user: int = DEFAULT_USER, script: P
         # notifications at once. Quiet hours members set with /settings still apply.
         overrides["quiet_hours_default"] = DEMO_QUIET_HOURS
     settings = settings.model_copy(update=overrides)
-    services = build_services(settings)
+    print(STARTING, file=info, flush=True)
+    services = await asyncio.to_thread(build_services, settings)
     try:
         await services.db.upgrade()
         seeded = await seed_roster(services)

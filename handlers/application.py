@@ -3,15 +3,41 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from telegram import Update
-from telegram.ext import Application
+from telegram.error import BadRequest
+from telegram.ext import Application, ExtBot
 
 from handlers.context import Services, UnitOfWork, reset_current_uow, set_current_uow
 from store import updates as updates_repo
 
 log = logging.getLogger(__name__)
+
+
+def is_stale_query_error(error: BadRequest) -> bool:
+    """Telegram's refusal to answer a button press that was already answered or is too old."""
+    message = error.message.lower()
+    return "query is too old" in message or "query id is invalid" in message
+
+
+class CppccBot(ExtBot[None]):
+    """The bot, tolerant of one harmless refusal: answering a press that was answered before.
+
+    After a crash, Telegram redelivers the button press; its first answer went out before the crash, so
+    the second is refused with 400. Letting that error escape would roll back the work the member asked
+    for, wherever in a handler the answer happens.
+    """
+
+    async def answer_callback_query(self, *args: Any, **kwargs: Any) -> bool:
+        try:
+            return await super().answer_callback_query(*args, **kwargs)
+        except BadRequest as exc:
+            if not is_stale_query_error(exc):
+                raise
+            log.info("button press already answered or too old: %s", exc.message)
+            return False
 
 
 class CppccApplication(Application):  # type: ignore[type-arg]

@@ -219,7 +219,7 @@ async def checkin_button(update: Update, context: BotContext, member: Member) ->
         await query.answer(texts.STALE_BUTTON, show_alert=True)  # before answering it a second time below
         return
     rules, today = rules_of(context), local_today(context)
-    await query.answer()
+    await query.answer()  # a redelivered press was answered already: CppccBot absorbs the refusal
     if action == "ok":
         await _confirm(update, context, member, draft, rules, today)
     elif action == "no":

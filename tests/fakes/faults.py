@@ -14,7 +14,7 @@ import asyncio
 import itertools
 import time
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from bot.localapi import JSONDict, LocalBotApi, Upload, error_for
@@ -65,3 +65,57 @@ class FaultyBotApi(LocalBotApi):
         paused = sum(b - a for a, b in itertools.pairwise(times) if b - a > gap)
         active = span - paused
         return ((len(times) - 1) / active if active > 0 else 0.0), active, paused
+
+
+Hold = Callable[[str, Mapping[str, Any]], bool]
+
+
+class CrashPointBotApi(LocalBotApi):
+    """A ``LocalBotApi`` that freezes a bot process at a chosen point, for kill -9 tests.
+
+    * ``hold_next(predicate)``: the next call matching ``predicate(method, params)`` is *performed* (the
+      user sees it) but its answer is held until ``release()``: the process is stuck right after it;
+    * ``keep_unconfirmed(update_id)``: a ``getUpdates`` that would confirm that update (``offset`` above
+      it) is parked and, on ``release()``, answered without being applied, as if the request never reached
+      Telegram (the process was killed with it in flight). Telegram then redelivers the update to the
+      next process. Without this, PTB's next long poll confirms an update as soon as it is fetched.
+    ``held`` and ``parked`` count what is being held, for ``wait_until``.
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.held: list[tuple[str, dict[str, Any]]] = []
+        self.parked = 0
+        self._hold: Hold | None = None
+        self._unconfirmed: int | None = None
+        self._release = asyncio.Event()
+
+    def hold_next(self, predicate: Hold) -> None:
+        self._hold = predicate
+
+    def keep_unconfirmed(self, update_id: int) -> None:
+        self._unconfirmed = update_id
+
+    def release(self) -> None:
+        """Answer everything held (the process that asked is gone) and disarm."""
+        self._hold, self._unconfirmed = None, None
+        self.held, self.parked = [], 0
+        self._release.set()
+        self._release = asyncio.Event()
+
+    async def call(self, method: str, params: Mapping[str, Any] | None = None,
+                   files: Mapping[str, Upload] | None = None) -> tuple[int, JSONDict]:
+        gate = self._release
+        if (method.lower() == "getupdates" and self._unconfirmed is not None
+                and int((params or {}).get("offset") or 0) > self._unconfirmed):
+            self.parked += 1
+            self._notify()
+            await gate.wait()
+            return 200, {"ok": True, "result": []}  # never applied: the update stays queued
+        status, body = await super().call(method, params, files)
+        if self._hold is not None and self._hold(method, params or {}):
+            self._hold = None
+            self.held.append((method, dict(params or {})))
+            self._notify()
+            await gate.wait()
+        return status, body

@@ -121,3 +121,23 @@ async def test_unknown_action_on_a_real_checkin_draft_is_answered_once(chat: Dia
 async def test_event_points_with_a_non_ascii_digit_is_a_clear_error(chat: Dialogue) -> None:
     replies = await chat.send(STAFF, "/event 学习会 | 会议 | 明天 9:00 | 明天 11:00 | 积分=²")
     assert len(replies.texts) == 1 and replies.texts[0].startswith(texts.EVENT_BAD.split("{")[0])
+
+
+# ---- a press redelivered after a crash ------------------------------------------------------------
+
+
+async def test_refused_second_answer_to_a_press_does_not_undo_its_work(chat: Dialogue, fake: FakeBotApi) -> None:
+    card = await chat.send(MEMBER, "今天学习了《政协章程》45分钟")
+    assert texts.BTN_CONFIRM in card.buttons
+    # As after a crash: the press was answered before, so Telegram refuses to answer it again.
+    fake.api.fail_next("answerCallbackQuery", 400,
+                       description="Bad Request: query is too old and response timeout expired or query ID is invalid")
+    done = await chat.tap(MEMBER, texts.BTN_CONFIRM)  # would raise here if the error handler ran
+    assert any("已记录打卡" in t for t in done.texts)
+    assert fake.bot_calls(chat_id=STAFF_CHAT_ID, include_failed=True) == []
+
+
+async def test_other_bad_requests_on_answers_still_count_as_errors(chat: Dialogue, fake: FakeBotApi) -> None:
+    await chat.send(MEMBER, "今天学习了《政协章程》45分钟")
+    fake.api.fail_next("answerCallbackQuery", 400, description="Bad Request: message text is empty")
+    await chat.process(fake.user_taps(MEMBER, texts.BTN_CONFIRM), expect_error=True)
