@@ -63,7 +63,7 @@ async def preload(update: Update, context: BotContext) -> None:
     user = update.effective_user
     if user is None or update.message is None or not is_private(update):
         return
-    _step.set(await drafts.step_for_telegram(context.session, telegram_id=user.id))
+    _step.set((await context.pending_input(update)).broadcast_step)  # read with the member: one query
 
 
 class AwaitingDraftInput(filters.MessageFilter):

@@ -256,7 +256,7 @@ async def _confirm(
         result = Declined(exc.code, True, draft.minutes)  # type: ignore[arg-type]
         await query.edit_message_text(_decline_text(result, rules))
         return
-    standing = await reports.standing(context.session, rules=rules, member_id=member.id, today=today)
+    total = await reports.year_total(context.session, member_id=member.id, year=today.year)
     await context.commit()
     award = recorded.award
     points = award.points if award else 0
@@ -268,7 +268,7 @@ async def _confirm(
         text = texts.CHECKIN_RECORDED_CAPPED.format(title=title, minutes=minutes, points=points, reason=reason)
     else:
         text = texts.CHECKIN_RECORDED.format(title=title, minutes=minutes, points=points)
-    text += "\n" + texts.CHECKIN_YEAR_TOTAL.format(total=standing.total, target=standing.target)
+    text += "\n" + texts.CHECKIN_YEAR_TOTAL.format(total=total, target=rules.annual_target)
     await query.edit_message_text(text)
 
 

@@ -12,8 +12,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from telegram.ext import Application, CallbackContext, ExtBot
 
 from store import members as members_repo
+from store import pending as pending_repo
 from store.db import Database
 from store.models import Member
+from store.pending import NOTHING_PENDING, Pending
 from store.preferences import PrefsDefaults
 from store.types import Clock, utcnow
 
@@ -44,6 +46,8 @@ class UnitOfWork:
     failed: bool = False
     member_loaded: bool = False
     member: Member | None = None
+    # Drafts waiting for the sender's next message, read together with the member (``pending_input``).
+    pending: Pending | None = None
     # Work for after this update's transaction is over (committed or rolled back), in sessions of its own.
     after: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
@@ -93,12 +97,28 @@ class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], d
             found = None
             if user is not None:
                 found = await members_repo.get_by_telegram_id(uow.session, telegram_id=user.id)
-            if found is not None:
-                # Writing to us proves a member who had blocked the bot has unblocked it.
-                members_repo.reactivate_if_unblocked(found, now=self.services.clock())
-            uow.member = found if found is not None and found.active else None
-            uow.member_loaded = True
+            self._settle_member(uow, found)
         return uow.member
+
+    async def pending_input(self, update: Update) -> Pending:
+        """Drafts waiting for the sender's next message; loads the member in the same query."""
+        uow = self.uow
+        if uow.pending is None:
+            user = update.effective_user
+            if user is None:
+                uow.pending = NOTHING_PENDING
+            else:
+                found, uow.pending = await pending_repo.member_with_pending(uow.session, telegram_id=user.id)
+                if not uow.member_loaded:
+                    self._settle_member(uow, found)
+        return uow.pending
+
+    def _settle_member(self, uow: UnitOfWork, found: Member | None) -> None:
+        if found is not None:
+            # Writing to us proves a member who had blocked the bot has unblocked it.
+            members_repo.reactivate_if_unblocked(found, now=self.services.clock())
+        uow.member = found if found is not None and found.active else None
+        uow.member_loaded = True
 
     def now(self) -> Any:
         return self.services.clock()

@@ -16,7 +16,6 @@ from telegram.ext import filters
 
 from handlers.context import BotContext, Services
 from handlers.guards import is_private
-from store.proposals import repository as repo
 from store.proposals.config import ProposalsConfig
 
 PRELOAD_GROUP = -2  # before the gate (-1): reads only, never answers or stops the update
@@ -46,10 +45,9 @@ async def preload(update: Update, context: BotContext) -> None:
     user = update.effective_user
     if user is None or update.message is None or not is_private(update):
         return
-    drafts = await repo.member_drafts(context.session, telegram_id=user.id)
-    if drafts:
-        newest = drafts[0]
-        _pending.set(PendingDraft(newest.id, newest.kind, newest.step))
+    newest = (await context.pending_input(update)).proposal  # read with the member: one query
+    if newest is not None:
+        _pending.set(PendingDraft(newest.draft_id, newest.kind, newest.step))
 
 
 class AwaitingInput(filters.MessageFilter):

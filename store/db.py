@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -15,6 +16,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import NullPool
+
+log = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
@@ -39,6 +42,21 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _one_trip_module() -> Any | None:
+    """The faster aiosqlite adapter (``store.sqlite_async``), or None to use SQLAlchemy's stock one.
+
+    The adapter builds on SQLAlchemy's aiosqlite dialect classes; should a future SQLAlchemy lay them out
+    differently, the stock adapter is used (slower, same behaviour) instead of failing to start.
+    """
+    try:
+        from store.sqlite_async import one_trip_dbapi
+
+        return one_trip_dbapi()
+    except (ImportError, AttributeError) as exc:
+        log.warning("fast SQLite adapter unavailable (%s); using SQLAlchemy's stock aiosqlite adapter", exc)
+        return None
+
+
 def alembic_config() -> Config:
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
@@ -58,6 +76,8 @@ class Database:
                 Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
             kwargs["poolclass"] = NullPool if parsed.database in (None, "", ":memory:") else None
             kwargs = {k: v for k, v in kwargs.items() if v is not None}
+            if parsed.drivername == "sqlite+aiosqlite" and (module := _one_trip_module()) is not None:
+                kwargs["module"] = module  # one driver-thread hand-off per statement
         else:
             kwargs["pool_pre_ping"] = True
         self.engine: AsyncEngine = create_async_engine(self.url, **kwargs)

@@ -7,8 +7,9 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import bindparam, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
 
 from store.models import Member, MemberGroup, Role
 from store.roster import RosterRow
@@ -40,8 +41,12 @@ class ImportReport:
         return [m for m in self.created + self.updated if m.telegram_id is None and m.invite_code]
 
 
+# Built once (its cache key is memoized on the object): this lookup runs for most updates.
+_BY_TELEGRAM_ID = select(Member).where(Member.telegram_id == bindparam("telegram_id"))
+
+
 async def get_by_telegram_id(session: AsyncSession, *, telegram_id: int) -> Member | None:
-    return await session.scalar(select(Member).where(Member.telegram_id == telegram_id))
+    return await session.scalar(_BY_TELEGRAM_ID, {"telegram_id": telegram_id})
 
 
 async def get(session: AsyncSession, *, member_id: int) -> Member | None:
@@ -49,7 +54,8 @@ async def get(session: AsyncSession, *, member_id: int) -> Member | None:
 
 
 async def list_members(session: AsyncSession, *, active_only: bool = False) -> list[Member]:
-    stmt = select(Member).order_by(Member.id)
+    """Members with their groups loaded."""
+    stmt = select(Member).options(selectinload(Member.groups)).order_by(Member.id)
     if active_only:
         stmt = stmt.where(Member.active.is_(True))
     return list(await session.scalars(stmt))
@@ -69,12 +75,14 @@ async def count(session: AsyncSession) -> int:
 
 
 async def _find_existing(session: AsyncSession, row: RosterRow) -> Member | None:
+    """The member a roster row updates, with its groups loaded."""
+    with_groups = select(Member).options(selectinload(Member.groups))
     if row.telegram_id is not None:
-        found = await get_by_telegram_id(session, telegram_id=row.telegram_id)
+        found = await session.scalar(with_groups.where(Member.telegram_id == row.telegram_id))
         if found:
             return found
     phone_clause = Member.phone.is_(None) if row.phone is None else Member.phone == row.phone
-    return await session.scalar(select(Member).where(Member.name == row.name, phone_clause))
+    return await session.scalar(with_groups.where(Member.name == row.name, phone_clause))
 
 
 async def _unique_code(session: AsyncSession) -> str:

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.expression import Executable
 
 from store.models import ProcessedUpdate
 
@@ -15,6 +16,27 @@ async def is_processed(session: AsyncSession, *, update_id: int) -> bool:
     return row is not None
 
 
+_CLAIMS: dict[str, Executable] = {}
+
+
+def _claim_statement(dialect: str) -> Executable | None:
+    """``INSERT … ON CONFLICT (update_id) DO NOTHING`` for this dialect, built once (None: not supported).
+
+    A Core insert on the table, built once: it skips the ORM bulk-insert machinery and keeps its
+    memoized cache key, which matters because it runs for every update (issue #7).
+    """
+    if dialect not in _CLAIMS:
+        if dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert
+        elif dialect == "sqlite":
+            from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]
+        else:
+            return None
+        table = ProcessedUpdate.__table__
+        _CLAIMS[dialect] = insert(table).on_conflict_do_nothing(index_elements=[table.c.update_id])
+    return _CLAIMS[dialect]
+
+
 async def claim(session: AsyncSession, *, update_id: int, at: datetime) -> bool:
     """Mark the update processed in the current transaction unless it already is; True when newly marked.
 
@@ -22,18 +44,13 @@ async def claim(session: AsyncSession, *, update_id: int, at: datetime) -> bool:
     every update). On PostgreSQL a concurrent, uncommitted claim of the same update makes this wait
     for it and then report False.
     """
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    elif dialect == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]
-    else:
+    stmt = _claim_statement(session.get_bind().dialect.name)
+    if stmt is None:
         if await is_processed(session, update_id=update_id):
             return False
         await mark_processed(session, update_id=update_id, at=at)
         return True
-    stmt = insert(ProcessedUpdate).values(update_id=update_id, processed_at=at, failed=False)
-    result = await session.execute(stmt.on_conflict_do_nothing(index_elements=[ProcessedUpdate.update_id]))
+    result = await session.execute(stmt, {"update_id": update_id, "processed_at": at, "failed": False})
     return int(result.rowcount or 0) == 1  # type: ignore[attr-defined]
 
 

@@ -127,8 +127,10 @@ async def award(
     )
     if existing is not None:
         return AwardResult(existing, 0, existing.requested_points, None, duplicate=True)
-    # Serialise awards per member (PostgreSQL row lock; SQLite writers are serialised anyway).
-    await session.execute(select(Member.id).where(Member.id == member_id).with_for_update())
+    # Serialise awards per member (PostgreSQL row lock; SQLite writers are serialised anyway, and
+    # SQLite renders no FOR UPDATE, so the statement would only cost a round trip there).
+    if session.get_bind().dialect.name != "sqlite":
+        await session.execute(select(Member.id).where(Member.id == member_id).with_for_update())
     if apply_caps:
         points, reason = await capped_points(
             session, rules=rules, member_id=member_id, rule_id=rule_id, requested=requested_points,

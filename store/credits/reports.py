@@ -60,6 +60,19 @@ async def totals_by_member(session: AsyncSession, *, period: Period) -> dict[int
     return table
 
 
+async def year_total(session: AsyncSession, *, member_id: int, year: int) -> int:
+    """A member's points in ``year``: ``standing(...).total`` without everyone else's totals."""
+    period = year_period(year)
+    total = await session.scalar(
+        select(func.coalesce(func.sum(CreditEntry.points), 0)).where(
+            CreditEntry.member_id == member_id,
+            CreditEntry.activity_date >= period.start,
+            CreditEntry.activity_date < period.end,
+        )
+    )
+    return int(total or 0)
+
+
 @dataclass
 class MemberRow:
     member: Member

@@ -45,8 +45,10 @@ class Member(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
+    # Loaded only where needed (``selectinload(Member.groups)``): the member is read on every update,
+    # and an eager load here cost a second SELECT each time (issue #7).
     groups: Mapped[list[MemberGroup]] = relationship(
-        back_populates="member", cascade="all, delete-orphan", lazy="selectin", order_by="MemberGroup.name"
+        back_populates="member", cascade="all, delete-orphan", lazy="raise", order_by="MemberGroup.name"
     )
 
     @property

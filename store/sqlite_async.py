@@ -1,0 +1,155 @@
+"""SQLAlchemy's aiosqlite adapter with one trip to the driver thread per statement.
+
+aiosqlite runs every sqlite3 call on its own thread; each call is a hand-off (a queue put, a wake-up
+of that thread, a ``call_soon_threadsafe`` back to the event loop). SQLAlchemy's stock adapter makes
+three or four of them per statement (create cursor, execute, fetchall, close), and one more for the
+connection pool's rollback when a session ends even though its transaction was already committed.
+Those hand-offs were most of the CPU spent per update (issue #7).
+
+This module keeps the stock dialect, URL (``sqlite+aiosqlite``), pool and exception mapping, and
+swaps only the adapted cursor and connection (through ``create_async_engine(module=...)``):
+
+- a statement runs as one function on the driver thread: cursor, execute, fetch every row, close;
+  SQLAlchemy reads the buffered rows, ``description``, ``rowcount`` and ``lastrowid`` afterwards,
+  exactly as the stock (buffered) cursor lets it;
+- ``commit``/``rollback`` with no transaction open are skipped: sqlite3 itself does nothing then
+  (it checks ``sqlite3_get_autocommit`` first), so only the hand-off is saved.
+
+Server-side cursors (``stream``) keep the stock implementation. The adapter relies on the same
+aiosqlite internals SQLAlchemy's own dialect already uses (``Connection._execute``, ``_conn``,
+``_connection``); ``tests/unit/test_db_roundtrips.py`` pins the behaviour.
+"""
+
+from __future__ import annotations
+
+import collections
+import sqlite3
+from collections.abc import Sequence
+from typing import Any
+
+import aiosqlite
+from sqlalchemy.dialects.sqlite.aiosqlite import (
+    AsyncAdapt_aiosqlite_connection,
+    AsyncAdapt_aiosqlite_cursor,
+    AsyncAdapt_aiosqlite_dbapi,
+)
+from sqlalchemy.util import EMPTY_DICT
+
+_Outcome = tuple[Any, Sequence[Any], int, int | None]
+
+
+def _run_statement(conn: sqlite3.Connection, operation: str, parameters: Any) -> _Outcome:
+    """On the driver thread: execute one statement and buffer everything SQLAlchemy will read."""
+    cursor = conn.cursor()
+    try:
+        if parameters is None:
+            cursor.execute(operation)
+        else:
+            cursor.execute(operation, parameters)
+        description = cursor.description
+        rows = cursor.fetchall() if description else ()
+        return description, rows, cursor.rowcount, cursor.lastrowid
+    finally:
+        cursor.close()
+
+
+def _run_many(conn: sqlite3.Connection, operation: str, seq_of_parameters: Any) -> _Outcome:
+    """On the driver thread: ``executemany`` and its row count."""
+    cursor = conn.cursor()
+    try:
+        cursor.executemany(operation, seq_of_parameters)
+        return cursor.description, (), cursor.rowcount, cursor.lastrowid
+    finally:
+        cursor.close()
+
+
+class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
+    """A buffered cursor that holds no driver cursor: each statement is a single hand-off."""
+
+    __slots__ = ("_arraysize", "_description", "_lastrowid", "_rowcount")
+
+    def __init__(self, adapt_connection: AsyncAdapt_aiosqlite_connection) -> None:  # no hand-off here
+        self._adapt_connection = adapt_connection
+        self._connection = adapt_connection._connection
+        self._cursor = None  # type: ignore[assignment]
+        self._soft_closed_memoized = EMPTY_DICT
+        self._rows = collections.deque()
+        self._description: Any = None
+        self._rowcount = -1
+        self._lastrowid: int | None = None
+        self._arraysize = 1
+
+    @property
+    def description(self) -> Any:
+        return self._description
+
+    @property
+    def rowcount(self) -> int:
+        return self._rowcount
+
+    @property
+    def lastrowid(self) -> int:
+        return self._lastrowid  # type: ignore[return-value]
+
+    @property
+    def arraysize(self) -> int:
+        return self._arraysize
+
+    @arraysize.setter
+    def arraysize(self, value: int) -> None:
+        self._arraysize = value
+
+    async def _async_soft_close(self) -> None:
+        return  # the driver cursor is already closed; the rows stay buffered
+
+    def close(self) -> None:
+        self._rows.clear()
+
+    async def _execute_async(self, operation: Any, parameters: Any) -> None:
+        await self._run(_run_statement, operation, parameters)
+
+    async def _executemany_async(self, operation: Any, seq_of_parameters: Any) -> None:
+        await self._run(_run_many, operation, seq_of_parameters)
+
+    async def _run(self, fn: Any, operation: Any, parameters: Any) -> None:
+        connection: aiosqlite.Connection = self._connection  # type: ignore[assignment]
+        async with self._adapt_connection._execute_mutex:
+            outcome: _Outcome = await connection._execute(fn, connection._conn, operation, parameters)
+        self._description, rows, self._rowcount, self._lastrowid = outcome
+        self._rows = collections.deque(rows)
+
+    def nextset(self) -> None:
+        return None  # sqlite3 has a single result set per statement
+
+
+class OneTripConnection(AsyncAdapt_aiosqlite_connection):
+    """Adapted connection using ``OneTripCursor``; commit/rollback skip the hand-off when idle."""
+
+    __slots__ = ()
+    _cursor_cls = OneTripCursor
+
+    def _idle(self) -> bool:
+        """No transaction open on a live connection (sqlite3's commit/rollback would do nothing)."""
+        driver: sqlite3.Connection | None = self._connection._connection  # type: ignore[attr-defined]
+        return driver is not None and not driver.in_transaction
+
+    def rollback(self) -> None:
+        if not self._idle():
+            super().rollback()
+
+    def commit(self) -> None:
+        if not self._idle():
+            super().commit()
+
+
+class OneTripDBAPI(AsyncAdapt_aiosqlite_dbapi):
+    """The aiosqlite DBAPI shim handing out ``OneTripConnection``s."""
+
+    def connect(self, *arg: Any, **kw: Any) -> OneTripConnection:
+        stock = super().connect(*arg, **kw)
+        return OneTripConnection(self, stock._connection)
+
+
+def one_trip_dbapi() -> OneTripDBAPI:
+    """The ``module=`` argument for ``create_async_engine`` on a ``sqlite+aiosqlite`` URL."""
+    return OneTripDBAPI(aiosqlite, sqlite3)

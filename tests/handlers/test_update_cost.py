@@ -1,0 +1,53 @@
+"""Statements per update (issue #7): a /help from a member is the processed-update mark plus one read.
+
+Routing typed input to a waiting draft (now read together with the member) is covered by the broadcast
+and proposal dialogues."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy import event
+
+from handlers import texts
+from handlers.context import Services
+from store.models import Member
+from tests.fakes.dialogue import Dialogue
+
+MEMBER, STAFF = 1001, 9001
+
+
+@pytest.fixture
+async def people(roster) -> list[Member]:  # type: ignore[no-untyped-def]
+    return await roster({"name": "张明", "telegram_id": MEMBER},
+                        {"name": "李干事", "role": "staff", "telegram_id": STAFF})
+
+
+@pytest.fixture
+def statements(services: Services) -> Iterator[list[str]]:
+    """The SQL statements the application sends (commit and rollback are not statements)."""
+    seen: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        seen.append(" ".join(statement.split()))
+
+    engine = services.db.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", record)
+    yield seen
+    event.remove(engine, "before_cursor_execute", record)
+
+
+async def test_help_from_a_member_is_two_statements(
+    chat: Dialogue, people: list[Member], statements: list[str]
+) -> None:
+    await chat.send(MEMBER, "/help")  # warm-up: the start-up work of the first update
+    statements.clear()
+    replies = await chat.send(MEMBER, "/help")
+    assert replies.texts and texts.HELP_MEMBER_HEAD in replies.text
+    # the processed-update mark, and the member read together with any draft waiting for input
+    assert len(statements) == 2, statements
+    assert statements[0].startswith("INSERT INTO processed_updates")
+    assert "proposal_drafts" in statements[1] and "broadcast_drafts" in statements[1]
+
