@@ -290,9 +290,7 @@ ANSWERED = 10
 FIRST_ID = 820_000
 
 
-async def test_broadcast_by_the_running_bot_killed_mid_way(tmp_path: Path, http_fake: FakeBotApi) -> None:
-    target = Target(tmp_path / "data", None)
-    target.data_dir.mkdir()
+async def test_broadcast_by_the_running_bot_killed_mid_way(target: Target, http_fake: FakeBotApi) -> None:
     ids = [FIRST_ID + i for i in range(BROADCAST_MEMBERS)]
     await target.add_members(ids)
     api = FaultyBotApi(hold_after=ANSWERED)  # from the 11th send on, messages arrive but answers are held
