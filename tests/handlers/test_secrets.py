@@ -58,7 +58,7 @@ async def _boom(update: Update, context: BotContext) -> None:
     try:
         raise ValueError(f"token {TOKEN} refused")
     except ValueError as exc:
-        raise RuntimeError(f"could not call https://api.telegram.org/bot{TOKEN}/sendMessage") from exc
+        raise RuntimeError(f"could not call https://bot-api.example.invalid/bot{TOKEN}/sendMessage") from exc
 
 
 def _register_boom(app: BotApplication) -> None:
