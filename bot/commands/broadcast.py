@@ -21,6 +21,7 @@ from telegram import Bot
 from telegram.request import HTTPXRequest
 
 from bot.broadcast_wiring import broadcast_config, sender_config
+from bot.commands.common import migrated_database
 from bot.settings import Settings, SettingsError
 from handlers.broadcast_sender import BroadcastSender, SendReport, recover_dead_senders
 from store.broadcasts import audience, outbox
@@ -118,9 +119,7 @@ async def _send(settings: Settings, args: argparse.Namespace) -> int:
     if args.wait:
         make_bot(settings, concurrency=1)  # fail early on a missing token, before anything is queued
     config = broadcast_config(settings)
-    db = Database(settings.resolved_database_url)
-    try:
-        await db.upgrade()
+    async with migrated_database(settings) as db:
         async with db.session() as session:
             broadcast = await outbox.create(
                 session,
@@ -142,14 +141,10 @@ async def _send(settings: Settings, args: argparse.Namespace) -> int:
         assert final is not None
         _print_status(final, args.json)
         return 0
-    finally:
-        await db.dispose()
 
 
 async def _status(settings: Settings, args: argparse.Namespace) -> int:
-    db = Database(settings.resolved_database_url)
-    try:
-        await db.upgrade()
+    async with migrated_database(settings) as db:
         async with db.session() as session:
             broadcast_id = args.id or await outbox.latest_id(session)
             status = await outbox.status(session, broadcast_id=broadcast_id) if broadcast_id else None
@@ -158,14 +153,10 @@ async def _status(settings: Settings, args: argparse.Namespace) -> int:
             return 1
         _print_status(status, args.json)
         return 0
-    finally:
-        await db.dispose()
 
 
 async def _resume(settings: Settings, args: argparse.Namespace) -> int:
-    db = Database(settings.resolved_database_url)
-    try:
-        await db.upgrade()
+    async with migrated_database(settings) as db:
         recovered = await recover_dead_senders(db, now=utcnow(), stale_after=settings.broadcast_stale_seconds,
                                                broadcast_id=args.id, force=args.force)
         print(f"收回中断的发送 {recovered} 条（这些委员可能收到两次，已计入“不确定”）。", file=sys.stderr)
@@ -183,8 +174,6 @@ async def _resume(settings: Settings, args: argparse.Namespace) -> int:
             assert status is not None
         _print_status(status, args.json)
         return 0
-    finally:
-        await db.dispose()
 
 
 def _sending_options(parser: argparse.ArgumentParser) -> None:

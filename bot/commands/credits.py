@@ -9,12 +9,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from bot.commands.common import migrated_database
 from bot.credits_wiring import credit_rules
 from bot.settings import Settings
 from store import members as members_repo
 from store.credits import ledger, reports
 from store.credits.rules import CreditRules
-from store.db import Database
 from store.types import utcnow
 
 SUMMARY_SHEET = "汇总"
@@ -31,14 +31,10 @@ async def build_report(settings: Settings, period_text: str | None) -> tuple[dic
     rules = credit_rules(settings)
     today = utcnow().astimezone(settings.tz).date()
     period = reports.parse_period(period_text, today=today)
-    db = Database(settings.resolved_database_url)
-    try:
-        await db.upgrade()
+    async with migrated_database(settings) as db:
         async with db.session() as session:
             rows = await reports.report_rows(session, rules=rules, period=period)
             entries = await reports.ledger_entries(session, period=period)
-    finally:
-        await db.dispose()
     report = {
         "period": period.label,
         "members": [
@@ -110,9 +106,7 @@ def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
 
 async def _adjust(settings: Settings, who: str, rule_id: str, points: int, reason: str) -> str:
     rules = credit_rules(settings)
-    db = Database(settings.resolved_database_url)
-    try:
-        await db.upgrade()
+    async with migrated_database(settings) as db:
         async with db.session() as session:
             candidates = [m for m in await members_repo.list_members(session)
                           if m.name == who or str(m.telegram_id) == who or str(m.id) == who]
@@ -126,8 +120,6 @@ async def _adjust(settings: Settings, who: str, rule_id: str, points: int, reaso
             )
             label = rules.label(rule_id)
             return f"已为 {member.name} 调整 {label} {entry.points:+d} 分（记录 #{entry.id}），原因已记入操作日志。"
-    finally:
-        await db.dispose()
 
 
 def cmd_adjust(args: argparse.Namespace, settings: Settings) -> int:

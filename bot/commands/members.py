@@ -9,9 +9,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from bot.commands.common import migrated_database
 from bot.settings import Settings
 from store import members as members_repo
-from store.db import Database
 from store.models import Member
 from store.roster import parse_roster
 from store.types import utcnow
@@ -45,9 +45,7 @@ async def import_file(settings: Settings, path: Path) -> dict[str, Any]:
     parsed = parse_roster(data)
     if parsed.errors:
         return {"ok": False, "errors": [{"line": line, "message": msg} for line, msg in parsed.errors]}
-    db = Database(settings.resolved_database_url)
-    try:
-        await db.upgrade()
+    async with migrated_database(settings) as db:
         async with db.session() as session:
             report = await members_repo.import_roster(session, rows=parsed.rows, now=utcnow())
             invites = [
@@ -55,18 +53,12 @@ async def import_file(settings: Settings, path: Path) -> dict[str, Any]:
                 for m in report.awaiting_binding
             ]
             return {"ok": True, "created": len(report.created), "updated": len(report.updated), "invites": invites}
-    finally:
-        await db.dispose()
 
 
 async def list_all(settings: Settings) -> list[dict[str, Any]]:
-    db = Database(settings.resolved_database_url)
-    try:
-        await db.upgrade()
+    async with migrated_database(settings) as db:
         async with db.session() as session:
             return [member_json(m) for m in await members_repo.list_members(session)]
-    finally:
-        await db.dispose()
 
 
 def cmd_import(args: argparse.Namespace, settings: Settings) -> int:

@@ -14,11 +14,11 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from bot.commands.common import migrated_database
 from bot.credits_wiring import credit_rules
 from bot.proposals_wiring import proposals_config
 from bot.settings import Settings
 from handlers import texts
-from store.db import Database
 from store.proposals import repository as repo
 from store.proposals.lifecycle import Action, Actor, InvalidTransition
 from store.types import utcnow
@@ -48,14 +48,10 @@ def with_label(record: dict[str, Any]) -> dict[str, Any]:
 
 
 async def export_records(settings: Settings) -> list[dict[str, Any]]:
-    db = Database(settings.resolved_database_url)
-    try:
-        await db.upgrade()
+    async with migrated_database(settings) as db:
         async with db.session() as session:
             records = await repo.export_all(session, now=utcnow(), tz=settings.tz, config=proposals_config(settings))
         return [with_label(r) for r in records]
-    finally:
-        await db.dispose()
 
 
 def write_xlsx(records: list[dict[str, Any]], path: Path) -> None:
@@ -100,9 +96,7 @@ async def update_item(settings: Settings, args: argparse.Namespace) -> dict[str,
         raise UsageError(f"未知状态 {status!r}，可用：{', '.join(STATUS_ACTIONS)}")
     deadline = _parse_deadline(args.deadline)
     config = proposals_config(settings, credit_rules=credit_rules(settings))
-    db = Database(settings.resolved_database_url)
-    try:
-        await db.upgrade()
+    async with migrated_database(settings) as db:
         async with db.session() as session:
             proposal = await repo.find(session, ref=args.id)
             if proposal is None:
@@ -135,8 +129,6 @@ async def update_item(settings: Settings, args: argparse.Namespace) -> dict[str,
                 "unit": proposal.unit, "deadline": proposal.deadline.isoformat() if proposal.deadline else None,
                 "notifications_queued": notified,
             }
-    finally:
-        await db.dispose()
 
 
 def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
