@@ -13,7 +13,7 @@ import logging
 import re
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
@@ -37,6 +37,7 @@ from store import audit
 from store.broadcasts import audience, drafts, outbox
 from store.broadcasts.text import split_for_media, split_text
 from store.models import Broadcast, Member
+from store.timeparse import parse_future
 
 log = logging.getLogger(__name__)
 
@@ -160,11 +161,11 @@ async def draft_input(update: Update, context: BotContext, member: Member) -> No
         await _audience_card(update, context, data)
         return
     if draft.step == "time":
-        when = parse_when(message.text or "", now=context.now(), tz=context.services.tz)
+        when = parse_future(message.text or "", now=context.now().astimezone(context.services.tz))
         if when is None:
             await reply(update, texts.BROADCAST_BAD_TIME)
             return
-        data["at"] = when.isoformat()
+        data["at"] = when.astimezone(UTC).isoformat()
         await drafts.save(context.session, member_id=member.id, step="preview", data=data, now=context.now())
         await _preview(update, context, data)
 
@@ -565,25 +566,3 @@ FEATURE = Feature(
     register=register,
     commands=(CommandInfo("broadcast", staff=True),),
 )
-
-
-def parse_when(text: str, *, now: datetime, tz: Any) -> datetime | None:
-    """``2026-12-01 09:00`` / ``明天 09:00`` / ``15:30`` (local) → aware UTC, only if in the future."""
-    text = text.strip().replace("：", ":")
-    local_now = now.astimezone(tz)
-    match = re.fullmatch(r"(\d{4})-(\d{1,2})-(\d{1,2})\s+(\d{1,2}):(\d{2})", text)
-    try:
-        if match:
-            y, mo, d, h, mi = map(int, match.groups())
-            when = datetime(y, mo, d, h, mi, tzinfo=tz)
-        else:
-            match = re.fullmatch(r"(今天|明天|后天)?\s*(\d{1,2}):(\d{2})", text)
-            if not match:
-                return None
-            days = {"今天": 0, None: 0, "明天": 1, "后天": 2}[match.group(1)]
-            day = local_now.date() + timedelta(days=days)
-            when = datetime(day.year, day.month, day.day, int(match.group(2)), int(match.group(3)), tzinfo=tz)
-    except ValueError:
-        return None
-    when = when.astimezone(UTC)
-    return when if when > now else None

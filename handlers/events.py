@@ -18,9 +18,9 @@ from handlers.guards import reply, require_member, require_staff
 from handlers.registry import CommandInfo, Feature
 from store import members as members_repo
 from store.credits import events as events_repo
-from store.credits.parsing import parse_when
 from store.credits.rules import CreditRules
 from store.models import CreditEvent, Member
+from store.timeparse import parse_when
 
 LOCATION_PENDING_KEY = "credits_location_pending"
 

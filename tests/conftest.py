@@ -33,9 +33,9 @@ from store import members as members_repo
 from store.db import Database
 from store.models import Member, Role
 from store.roster import RosterRow
-from store.types import utcnow
 from tests.fakes.botapi import FakeBotApi
 from tests.fakes.dialogue import Dialogue, record_error
+from tests.support.clock import TestClock
 from tests.support.dbfixtures import database_url, db, pg_server, pg_url
 from tests.support.pgserver import PgServer
 
@@ -187,10 +187,19 @@ async def _pg_admin(server: PgServer, sql: str) -> None:
 
 
 @pytest.fixture
+def clock() -> TestClock:
+    """The controlled clock installed in ``services`` (tests/support/clock.py); move it with set/advance."""
+    return TestClock()
+
+
+@pytest.fixture
 async def services(
-    settings: Settings, migrated_template: Path, backend: tuple[PgServer, str] | None
+    settings: Settings, migrated_template: Path, backend: tuple[PgServer, str] | None, clock: TestClock
 ) -> AsyncIterator[Services]:
-    """Services on a migrated database (SQLite file, and a ``pg`` copy on PostgreSQL), without the KB."""
+    """Services on a migrated database (SQLite file, and a ``pg`` copy on PostgreSQL), without the KB.
+
+    Their clock is the test's controlled ``clock``, never the wall clock.
+    """
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     pg_name = None
     if backend is None:
@@ -201,6 +210,7 @@ async def services(
         await _pg_admin(server, f'CREATE DATABASE "{pg_name}" TEMPLATE "{template}"')
         settings.database_url = server.url_for(pg_name)
     services = build_services(settings, with_knowledge=False)
+    services.clock = clock
     await services.db.upgrade()  # a no-op on the copied template; keeps the fixture honest
     yield services
     await services.db.dispose()
@@ -229,7 +239,7 @@ def roster(services: Services) -> Callable[..., Awaitable[list[Member]]]:
             for n, p in enumerate(people, start=2)
         ]
         async with services.db.session() as session:
-            report = await members_repo.import_roster(session, rows=rows, now=utcnow())
+            report = await members_repo.import_roster(session, rows=rows, now=services.clock())
         by_key = {(m.name, m.phone): m for m in report.created + report.updated}
         return [by_key[(r.name, r.phone)] for r in rows]
 

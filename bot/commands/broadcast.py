@@ -26,6 +26,7 @@ from bot.settings import Settings, SettingsError
 from handlers.broadcast_sender import BroadcastSender, SendReport, recover_dead_senders
 from store.broadcasts import audience, outbox
 from store.db import Database
+from store.timeparse import parse_future
 from store.types import utcnow
 
 
@@ -43,12 +44,12 @@ def make_bot(settings: Settings, *, concurrency: int) -> Bot:
 
 
 def parse_when(text: str, settings: Settings) -> datetime:
-    """``2026-12-01 09:00`` in the committee's time zone → aware UTC."""
-    try:
-        local = datetime.strptime(text.strip(), "%Y-%m-%d %H:%M")
-    except ValueError:
-        raise SettingsError(f"--at {text!r}: use YYYY-MM-DD HH:MM") from None
-    return local.replace(tzinfo=settings.tz).astimezone(UTC)
+    """``--at`` in the committee's time zone (``2026-12-01 09:00``, ``明天 9点``) → aware UTC, in the future."""
+    now = utcnow().astimezone(settings.tz)
+    when = parse_future(text, now=now)
+    if when is None:
+        raise SettingsError(f"--at {text!r}: use a future time such as '2026-12-01 09:00' or '明天 9点'")
+    return when.astimezone(UTC)
 
 
 class _Progress:

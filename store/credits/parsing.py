@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Literal
 
 DeclineReason = Literal[
@@ -297,57 +297,3 @@ def parse_day(text: str, *, today: date) -> date | None:
     if not named or rest.strip(" ，,。."):
         return None
     return day
-
-
-_REL_RE = re.compile(r"^(?:现在|now)?\s*([+-])\s*(\d+(?:\.\d+)?)\s*(h|小时|个小时|m|min|分钟|分)$", re.I)
-_CLOCK_RE = re.compile(r"(\d{1,2})\s*[:：点]\s*(\d{1,2})?\s*分?$")
-
-
-def parse_when(text: str, *, now: datetime) -> datetime | None:
-    """An event time typed by staff, in ``now``'s time zone: 现在, +2h, -30分钟, 14:30, 明天 9:00,
-    11月26日 14:30, 2026-11-26 14:30."""
-    raw = normalise(text).replace("：", ":")
-    if raw in ("现在", "now", "马上"):
-        return now.replace(second=0, microsecond=0)
-    match = _REL_RE.match(raw)
-    if match:
-        amount = float(match.group(2)) * (60 if match.group(3).lower() in ("h", "小时", "个小时") else 1)
-        sign = 1 if match.group(1) == "+" else -1
-        return (now + timedelta(minutes=sign * amount)).replace(second=0, microsecond=0)
-    clock = _CLOCK_RE.search(raw)
-    if clock is None:
-        return None
-    hour, minute = int(clock.group(1)), int(clock.group(2) or 0)
-    if hour > 23 or minute > 59:
-        return None
-    day_text = raw[: clock.start()].strip()
-    today = now.date()
-    if not day_text:
-        day: date | None = today
-    else:
-        day, named, rest = _find_day(day_text, today)
-        if not named:
-            day = None
-        if day_text in ("明天", "明日"):
-            day = today + timedelta(days=1)
-        elif day_text == "后天":
-            day = today + timedelta(days=2)
-        else:
-            full = _DATE_FULL.fullmatch(day_text)
-            md = _DATE_MD.fullmatch(day_text) or _DATE_MD_NUM.fullmatch(day_text)
-            if full:
-                try:
-                    day = date(int(full.group(1)), int(full.group(2)), int(full.group(3)))
-                except ValueError:
-                    return None
-            elif md:
-                month, dom = to_number(md.group(1)), to_number(md.group(2))
-                try:
-                    day = date(today.year, int(month or 0), int(dom or 0))
-                except ValueError:
-                    return None
-            elif rest.strip():
-                return None
-    if day is None:
-        return None
-    return datetime(day.year, day.month, day.day, hour, minute, tzinfo=now.tzinfo)
