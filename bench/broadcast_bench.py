@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import json
 import logging
 import os
@@ -41,7 +42,7 @@ async def make_roster(data_dir: Path, members: int) -> list[int]:
         await db.upgrade()
         now = utcnow()
         sectors = ["经济界", "教育界", "医药卫生界", "农业界", "科技界"]
-        rows = [
+        rows: list[dict[str, Any]] = [
             {
                 "name": f"委员{i:04d}",
                 "sector": sectors[i % len(sectors)],
@@ -57,16 +58,21 @@ async def make_roster(data_dir: Path, members: int) -> list[int]:
         ]
         async with db.session() as session:
             await session.execute(insert(Member), rows)
-        return [r["telegram_id"] for r in rows]  # type: ignore[misc]
+        return [r["telegram_id"] for r in rows]
     finally:
         await db.dispose()
+
+
+def _reached(api: FaultyBotApi, sends: int) -> bool:
+    return len(api.sent_at) >= sends
 
 
 async def inactive_ids(data_dir: Path) -> set[int]:
     db = Database(f"sqlite+aiosqlite:///{data_dir / 'cppcc.sqlite3'}")
     try:
         async with db.session() as session:
-            return {int(t) for t in await session.scalars(select(Member.telegram_id).where(Member.active.is_(False)))}
+            found = await session.scalars(select(Member.telegram_id).where(Member.active.is_(False)))
+            return {t for t in found if t is not None}
     finally:
         await db.dispose()
 
@@ -163,7 +169,7 @@ async def run(members: int, kill: bool, concurrency: int) -> bool:
                     status, err = await finish(proc)
                 else:
                     half = (members - len(api.blocked)) // 2
-                    reached = await api.wait_until(lambda h=half, a=api: len(a.sent_at) >= h, timeout=600)
+                    reached = await api.wait_until(functools.partial(_reached, api, half), timeout=600)
                     if not reached:
                         raise RuntimeError("sender never reached half-way")
                     proc.kill()

@@ -138,16 +138,20 @@ def eval_langchain_plain(
     vectors = _cached_vectors(embedder, texts, cache)
     client = chromadb.EphemeralClient()
     coll = client.get_or_create_collection(
-        "plain", embedding_function=ChromaEmbeddingFunction(embedder, embedder.id), metadata={"hnsw:space": "cosine"}
+        "plain",
+        embedding_function=ChromaEmbeddingFunction(embedder, embedder.id),  # type: ignore[arg-type]  # Chroma's also takes images
+        metadata={"hnsw:space": "cosine"},
     )
     ids = [str(i) for i in range(len(texts))]
     coll.add(ids=ids, documents=texts, embeddings=list(vectors), metadatas=[{"source": s} for s in sources])
     out = []
     for item in items:
         got = coll.query(query_embeddings=[embedder.embed_query(item.question)], n_results=5)
+        documents, metadatas, distances = got["documents"], got["metadatas"], got["distances"]
+        assert documents is not None and metadatas is not None and distances is not None  # included by default
         passages = [
-            Passage(source=m["source"], title=m["source"], article=None, text=d, score=1 - dist)
-            for d, m, dist in zip(got["documents"][0], got["metadatas"][0], got["distances"][0], strict=True)
+            Passage(source=str(m["source"]), title=str(m["source"]), article=None, text=d, score=1 - dist)
+            for d, m, dist in zip(documents[0], metadatas[0], distances[0], strict=True)
         ]
         out.append((item, passages, True))
     return out

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from typing import TypedDict
 
-from telegram.ext import AIORateLimiter, ApplicationBuilder, ContextTypes
+from telegram.ext import AIORateLimiter, ApplicationBuilder, ContextTypes, ExtBot
 from telegram.request import BaseRequest, HTTPXRequest
 
 from bot.settings import Settings
@@ -23,7 +24,7 @@ from handlers import (
     start,
 )
 from handlers.application import CppccApplication, CppccBot
-from handlers.context import BotApplication, BotContext, Services
+from handlers.context import SERVICES_KEY, BotApplication, BotContext, Services, services_of
 from handlers.errors import error_handler
 from handlers.menu import publish_default_menu, publish_staff_menu
 from handlers.registry import Feature
@@ -52,7 +53,7 @@ FEATURES: Sequence[Feature] = (
 
 
 async def _post_init(app: BotApplication) -> None:
-    services: Services = app.bot_data["services"]
+    services = services_of(app)
     await services.db.upgrade()
     if app.bot.username and not services.bot_username:
         services.bot_username = app.bot.username
@@ -63,8 +64,12 @@ async def _post_init(app: BotApplication) -> None:
 
 
 async def _post_shutdown(app: BotApplication) -> None:
-    services: Services = app.bot_data["services"]
-    await services.db.dispose()
+    await services_of(app).db.dispose()
+
+
+class _ApiUrls(TypedDict, total=False):
+    base_url: str
+    base_file_url: str
 
 
 def build_application(
@@ -77,16 +82,16 @@ def build_application(
     features: Sequence[Feature] = FEATURES,
 ) -> BotApplication:
     """Build the Application: Bot API connection, context type, services and all handlers."""
-    urls: dict[str, str] = {}
+    urls: _ApiUrls = {}
     if settings.telegram_api_base_url:
         base = settings.telegram_api_base_url.rstrip("/")
         urls = {"base_url": base, "base_file_url": base.removesuffix("/bot") + "/file/bot"}
-    bot = CppccBot(
+    bot: ExtBot[int] = CppccBot(  # int: AIORateLimiter's per-call argument (max_retries)
         token=settings.telegram_bot_token or DEMO_TOKEN,
         request=request or HTTPXRequest(connection_pool_size=256),  # PTB's own defaults
         get_updates_request=get_updates_request or request or HTTPXRequest(connection_pool_size=1),
         rate_limiter=AIORateLimiter(max_retries=3) if rate_limiter else None,
-        **urls,  # type: ignore[arg-type]
+        **urls,
     )
     builder = (
         ApplicationBuilder()
@@ -97,10 +102,10 @@ def build_application(
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
     )
-    app: BotApplication = builder.build()  # type: ignore[assignment]
-    app.bot_data["services"] = services
+    app: BotApplication = builder.build()
+    app.bot_data[SERVICES_KEY] = services
     app.bot_data["features"] = tuple(features)
     for feature in features:
         feature.register(app)
-    app.add_error_handler(error_handler)  # type: ignore[arg-type]
+    app.add_error_handler(error_handler)
     return app

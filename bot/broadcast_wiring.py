@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from bot.settings import Settings
-from handlers.broadcast_sender import FEATURE_KEY, BroadcastConfig, SenderConfig
+from handlers.broadcast_sender import BroadcastConfig, SenderConfig
 from store.preferences import PrefsDefaults, parse_window
 
-__all__ = ["FEATURE_KEY", "broadcast_config", "sender_config"]
+__all__ = ["broadcast_config", "sender_config"]
 
 
 def sender_config(settings: Settings, *, concurrency: int | None = None) -> SenderConfig:

@@ -1,11 +1,9 @@
-"""Settings → the credit rules (handed to handlers via ``services.features``); a bad file stops start-up."""
+"""Settings → the credit rules (``services.config(CreditRules)`` in handlers); a bad file stops start-up."""
 
 from __future__ import annotations
 
 from bot.settings import Settings, SettingsError
 from store.credits.rules import CreditRules, RulesError, load_rules
-
-FEATURE_KEY = "credits"
 
 
 def credit_rules(settings: Settings) -> CreditRules:

@@ -290,7 +290,7 @@ class LocalBotApi:
         if found is None:
             seen = [f"{c.method}({c.chat_id}) {c.status} {c.text!r}"[:120] for c in self.calls[since:]]
             raise TimeoutError(f"no {method or 'call'} matched within {timeout}s; calls since: {seen}")
-        return found  # type: ignore[no-any-return]
+        return found
 
     # ---- builders of incoming updates ---------------------------------------------------------
 
@@ -449,7 +449,7 @@ class LocalBotApi:
 
     def _find_message(self, params: JSONDict) -> JSONDict:
         chat_id, message_id = _as_int(params.get("chat_id")), _as_int(params.get("message_id"))
-        message = self.messages.get(chat_id, {}).get(message_id)  # type: ignore[arg-type]
+        message = self.messages.get(chat_id, {}).get(message_id)
         if message is None or not message.get("from", {}).get("is_bot"):
             raise ApiError(400, "Bad Request: message to edit not found")
         return message
@@ -539,7 +539,7 @@ class LocalBotApi:
 
     def _deleteMessage(self, params: JSONDict, files: dict[str, Upload]) -> bool:
         chat_id, message_id = _as_int(params.get("chat_id")), _as_int(params.get("message_id"))
-        if self.messages.get(chat_id, {}).pop(message_id, None) is None:  # type: ignore[arg-type]
+        if self.messages.get(chat_id, {}).pop(message_id, None) is None:
             raise ApiError(400, "Bad Request: message to delete not found")
         return True
 
@@ -655,8 +655,8 @@ class LocalRequest(BaseRequest):
         files: dict[str, Upload] = {}
         if request_data is not None:
             params = json.loads(json.dumps(request_data.parameters))  # exactly what the wire carries
-            for part, (filename, content, mime) in request_data.multipart_data.items():
-                raw = content if isinstance(content, bytes) else content.read()
+            for part, (filename, data, mime) in request_data.multipart_data.items():
+                raw = data if isinstance(data, bytes) else data.read()
                 files[part] = Upload(filename or part, raw, mime)
         status, body = await self.api.call(path.rsplit("/", 1)[-1], params, files)
         return status, json.dumps(body, ensure_ascii=False).encode()

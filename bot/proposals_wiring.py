@@ -1,12 +1,10 @@
-"""Settings → the micro-proposal feature's configuration (handed to handlers via ``services.features``)."""
+"""Settings → the micro-proposal feature's configuration (``services.config(ProposalsConfig)`` in handlers)."""
 
 from __future__ import annotations
 
 from bot.settings import Settings
 from store.credits.rules import CreditRules
 from store.proposals.config import ProposalsConfig
-
-FEATURE_KEY = "proposals"
 
 
 def proposals_config(settings: Settings, *, credit_rules: CreditRules | None = None) -> ProposalsConfig:

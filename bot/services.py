@@ -3,22 +3,18 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
 
-from bot.broadcast_wiring import FEATURE_KEY as BROADCASTS_KEY
 from bot.broadcast_wiring import broadcast_config
-from bot.credits_wiring import FEATURE_KEY as CREDITS_KEY
 from bot.credits_wiring import credit_rules
-from bot.proposals_wiring import FEATURE_KEY as PROPOSALS_KEY
 from bot.proposals_wiring import proposals_config
 from bot.settings import Settings
-from handlers.context import Services
+from handlers.context import FeatureConfigs, KnowledgeService, Services
 from store.db import Database
 
 log = logging.getLogger(__name__)
 
 
-def open_knowledge(settings: Settings) -> Any:
+def open_knowledge(settings: Settings) -> KnowledgeService | None:
     """Open the knowledge base, or return None (with a warning) when it cannot be opened."""
     try:
         from bot.knowledge_wiring import open_knowledge_base
@@ -31,7 +27,9 @@ def open_knowledge(settings: Settings) -> Any:
         return None
 
 
-def build_services(settings: Settings, *, knowledge: Any = None, with_knowledge: bool = True) -> Services:
+def build_services(
+    settings: Settings, *, knowledge: KnowledgeService | None = None, with_knowledge: bool = True
+) -> Services:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     db = Database(settings.resolved_database_url)
     if knowledge is None and with_knowledge:
@@ -44,7 +42,6 @@ def build_services(settings: Settings, *, knowledge: Any = None, with_knowledge:
         staff_chat_id=settings.staff_chat_id,
         bot_username=settings.bot_username,
         knowledge=knowledge,
-        features={PROPOSALS_KEY: proposals_config(settings, credit_rules=rules), CREDITS_KEY: rules,
-                  BROADCASTS_KEY: broadcasts},
+        configs=FeatureConfigs(proposals_config(settings, credit_rules=rules), rules, broadcasts),
         prefs_defaults=broadcasts.defaults,
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, ValidationError, field_validator
@@ -155,10 +155,10 @@ def _is_secret(field: str) -> bool:
 def load_settings(env_file: Path | None = None, **overrides: object) -> Settings:
     """Build the settings, turning validation errors into one readable message per variable."""
     try:
-        kwargs: dict[str, object] = {k: v for k, v in overrides.items() if v is not None}
+        kwargs: dict[str, Any] = {k: v for k, v in overrides.items() if v is not None}  # pydantic validates them
         if env_file is not None:
             kwargs["_env_file"] = env_file
-        return Settings(**kwargs)  # type: ignore[arg-type]
+        return Settings(**kwargs)
     except ValidationError as exc:
         lines = []
         for err in exc.errors():

@@ -10,7 +10,7 @@ from telegram import Update
 from telegram.error import BadRequest
 from telegram.ext import Application, ExtBot
 
-from handlers.context import Services, UnitOfWork, reset_current_uow, set_current_uow
+from handlers.context import BotContext, Services, UnitOfWork, reset_current_uow, services_of, set_current_uow
 from store import updates as updates_repo
 
 log = logging.getLogger(__name__)
@@ -22,7 +22,7 @@ def is_stale_query_error(error: BadRequest) -> bool:
     return "query is too old" in message or "query id is invalid" in message
 
 
-class CppccBot(ExtBot[None]):
+class CppccBot(ExtBot[int]):
     """The bot, tolerant of one harmless refusal: answering a press that was answered before.
 
     After a crash, Telegram redelivers the button press; its first answer went out before the crash, so
@@ -40,7 +40,7 @@ class CppccBot(ExtBot[None]):
             return False
 
 
-class CppccApplication(Application):  # type: ignore[type-arg]
+class CppccApplication(Application[ExtBot[int], BotContext, dict[Any, Any], dict[Any, Any], dict[Any, Any], Any]):
     """Handles each ``Update`` inside a database transaction that also records its ``update_id``.
 
     A redelivered update (same ``update_id``) whose effects were committed is skipped. If a
@@ -50,7 +50,7 @@ class CppccApplication(Application):  # type: ignore[type-arg]
 
     @property
     def services(self) -> Services:
-        return self.bot_data["services"]  # type: ignore[no-any-return]
+        return services_of(self)
 
     async def process_update(self, update: object) -> None:
         if not isinstance(update, Update):

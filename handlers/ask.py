@@ -26,15 +26,15 @@ HISTORY_KEY = "qa_history"
 
 async def _faq_matcher(context: BotContext) -> FaqMatcher:
     """The matcher over the active FAQ, rebuilt only when staff change the FAQ."""
-    cache: dict[str, Any] = context.services.features.setdefault("faq", {})
-    if cache.get("matcher") is None:
+    services = context.services
+    if services.faq_matcher is None:
         entries = await questions_repo.active_faq(context.session)
-        cache["matcher"] = FaqMatcher([FaqPair(e.id, e.question, e.answer) for e in entries])
-    return cache["matcher"]  # type: ignore[no-any-return]
+        services.faq_matcher = FaqMatcher([FaqPair(e.id, e.question, e.answer) for e in entries])
+    return services.faq_matcher
 
 
 def invalidate_faq(context: BotContext) -> None:
-    context.services.features.setdefault("faq", {})["matcher"] = None
+    context.services.faq_matcher = None
 
 
 def _answer_keyboard(question_id: int, *, answered: bool, has_source: bool) -> InlineKeyboardMarkup:
@@ -67,7 +67,7 @@ async def answer_question(update: Update, context: BotContext, member: Member, q
     faq_id: int | None = None
     sources: list[dict[str, Any]] = []
     if match is not None:
-        faq_id = match.pair.id
+        faq_id = int(match.pair.id)  # the matcher is built from FAQ rows, whose ids are ints
         answered, text = True, f"{match.pair.answer}\n{texts.FAQ_ANSWER_SOURCE}"
         await questions_repo.count_faq_hit(context.session, faq_id=faq_id)
     elif context.services.knowledge is None:
@@ -151,7 +151,7 @@ async def on_source(update: Update, context: BotContext, member: Member) -> None
         if not full:
             continue
         header = texts.SOURCE_HEADER.format(citation=f"《{source['title']}》{article}")
-        await context.bot.send_message(query.message.chat.id if query.message else member.telegram_id,
+        await context.bot.send_message(query.message.chat.id if query.message else query.from_user.id,
                                        f"{header}\n{full}"[:MAX_MESSAGE])
         sent += 1
     await query.answer(None if sent else texts.SOURCE_NOT_FOUND, show_alert=not sent)

@@ -23,14 +23,13 @@ from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, T
 from handlers import texts
 from handlers.broadcast_sender import (
     ACK_PREFIX,
-    FEATURE_KEY,
     BroadcastConfig,
     BroadcastSender,
     SendReport,
     recover_dead_senders,
     render_text,
 )
-from handlers.context import BotApplication, BotContext, Services
+from handlers.context import BotApplication, BotContext, Services, services_of
 from handlers.guards import is_private, parse_id, reply, require_member, require_staff
 from handlers.registry import CommandInfo, Feature
 from store import audit
@@ -48,11 +47,6 @@ REMIND_CYCLE = (None, 120, 1440)  # minutes: off, 2 h, 24 h
 STATE_KEY = "broadcast_sender_state"
 
 _step: contextvars.ContextVar[str | None] = contextvars.ContextVar("broadcast_draft_step", default=None)
-
-
-def config_of(services: Services) -> BroadcastConfig:
-    found = services.features.get(FEATURE_KEY)
-    return found if isinstance(found, BroadcastConfig) else BroadcastConfig()
 
 
 # ---- draft plumbing -------------------------------------------------------------------------------
@@ -326,7 +320,7 @@ async def _send_test(context: BotContext, member: Member, data: dict[str, Any]) 
 
 async def _confirm(update: Update, context: BotContext, member: Member, data: dict[str, Any]) -> None:
     services, now = context.services, context.now()
-    config = config_of(services)
+    config = services.config(BroadcastConfig)
     media = data.get("media") or [None, None]
     scheduled = datetime.fromisoformat(data["at"]) if data.get("at") else None
     new = outbox.NewBroadcast(
@@ -479,8 +473,8 @@ async def _edit_progress(app: BotApplication, services: Services, broadcast_id: 
 
 async def send_reminders(app: BotApplication) -> int:
     """Create follow-ups for receipt broadcasts whose members have not acknowledged in time."""
-    services = app.bot_data["services"]
-    config = config_of(services)
+    services = services_of(app)
+    config = services.config(BroadcastConfig)
     created = 0
     async with services.db.session() as session:
         now = services.clock()
@@ -500,8 +494,8 @@ async def run_due(app: BotApplication) -> SendReport:
 
 
 async def _run_due(app: BotApplication, state: SenderState) -> SendReport:
-    services: Services = app.bot_data["services"]
-    config = config_of(services)
+    services = services_of(app)
+    config = services.config(BroadcastConfig)
     await recover_dead_senders(services.db, now=services.clock(), stale_after=config.sender.stale_after)
     await send_reminders(app)
 
@@ -556,8 +550,8 @@ def register(app: BotApplication) -> None:
     app.add_handler(CallbackQueryHandler(status_button, pattern=rf"^{PREFIX}:st:"))
     app.add_handler(CallbackQueryHandler(draft_button, pattern=rf"^{PREFIX}:"))
     if app.job_queue is not None:
-        interval = config_of(app.bot_data["services"]).tick_seconds
-        app.job_queue.run_repeating(sender_tick, interval=interval, first=1.0,  # type: ignore[arg-type]
+        interval = services_of(app).config(BroadcastConfig).tick_seconds
+        app.job_queue.run_repeating(sender_tick, interval=interval, first=1.0,
                                     name="broadcast-sender")
 
 

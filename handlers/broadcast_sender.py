@@ -54,12 +54,9 @@ class SenderConfig:
     stale_after: float = 600.0  # a ``sending`` row older than this belongs to a dead sender
 
 
-FEATURE_KEY = "broadcasts"
-
-
 @dataclass(frozen=True)
 class BroadcastConfig:
-    """What the broadcast feature needs from the settings (``services.features["broadcasts"]``)."""
+    """What the broadcast feature needs from the settings (``services.config(BroadcastConfig)``)."""
 
     sender: SenderConfig = field(default_factory=SenderConfig)
     defaults: preferences.PrefsDefaults = field(default_factory=preferences.PrefsDefaults)
@@ -355,12 +352,15 @@ class BroadcastSender:
         message: Message | None = None
         if broadcast.media_kind and broadcast.media_ref:
             caption, rest = split_for_media(body)
-            send_media = self.bot.send_photo if broadcast.media_kind == "photo" else self.bot.send_document
             await self._gate()
             self.report.api_calls += 1
-            media_arg = "photo" if broadcast.media_kind == "photo" else "document"
-            message = await send_media(claimed.chat_id, **{media_arg: broadcast.media_ref},  # type: ignore[operator]
-                                       caption=caption or None, reply_markup=None if rest else markup)
+            last_markup = None if rest else markup
+            if broadcast.media_kind == "photo":
+                message = await self.bot.send_photo(claimed.chat_id, broadcast.media_ref, caption=caption or None,
+                                                    reply_markup=last_markup)
+            else:
+                message = await self.bot.send_document(claimed.chat_id, broadcast.media_ref, caption=caption or None,
+                                                       reply_markup=last_markup)
             parts = rest
         else:
             parts = split_text(body)

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from typing import TypedDict
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from handlers import texts
-from handlers.context import BotApplication, BotContext
+from handlers.context import BotApplication, BotContext, services_of
 from handlers.credits_common import (
     AwaitingFilter,
     awaiting_index,
@@ -24,7 +25,7 @@ from handlers.registry import CommandInfo, Feature
 from store.credits import checkins as checkins_repo
 from store.credits import reports
 from store.credits.parsing import Declined, ParsedCheckin, parse_checkin, parse_day, parse_minutes
-from store.credits.rules import CreditRules, default_rules
+from store.credits.rules import CreditRules
 from store.models import CheckinDraft, Member
 
 PREFIX = "ck"
@@ -32,7 +33,15 @@ _PROPOSAL_LIKE = re.compile(r"^\s*(?:建议|希望|反映|呼吁|提议)")
 _FILTER_TODAY = date(2000, 6, 15)  # the filter only asks "is this a check-in?", which needs no real date
 
 
-def _limits(rules: CreditRules) -> dict[str, int]:
+class _Limits(TypedDict):
+    """The rules' bounds, as ``parse_checkin`` takes them."""
+
+    min_minutes: int
+    max_minutes: int
+    note_min_chars: int
+
+
+def _limits(rules: CreditRules) -> _Limits:
     found = rules.first_of("checkin")
     note = rules.first_of("note")
     return {
@@ -89,14 +98,15 @@ def _preview(draft: CheckinDraft, rules: CreditRules, today: date) -> str:
     )
 
 
-def _decline_text(result: Declined, rules: CreditRules) -> str:
+def _decline_text(reason: str, minutes: int | None, rules: CreditRules) -> str:
+    """Why we cannot record it: a ``Declined.reason`` of the parser or a ``CheckinError.code``."""
     limits = _limits(rules)
-    template = texts.CHECKIN_DECLINES.get(result.reason)
+    template = texts.CHECKIN_DECLINES.get(reason)
     if template is None:
         return texts.CHECKIN_EXAMPLE
     return template.format(
-        min=limits["min_minutes"], max=limits["max_minutes"], minutes=result.minutes,
-        chars=limits["note_min_chars"], length=result.minutes or 0, days=rules.backfill_days,
+        min=limits["min_minutes"], max=limits["max_minutes"], minutes=minutes,
+        chars=limits["note_min_chars"], length=minutes or 0, days=rules.backfill_days,
     )
 
 
@@ -106,7 +116,8 @@ async def _offer(update: Update, context: BotContext, member: Member, text: str,
     today = local_today(context)
     result = parse_checkin(text, today=today, assume_study=prompted, **_limits(rules))
     if isinstance(result, Declined):
-        await reply(update, _decline_text(result, rules) if result.checkin_like else texts.CHECKIN_EXAMPLE)
+        declined = _decline_text(result.reason, result.minutes, rules) if result.checkin_like else texts.CHECKIN_EXAMPLE
+        await reply(update, declined)
         return
     if not checkins_repo.backfill_allowed(result.day, today=today, rules=rules):
         await reply(update, texts.CHECKIN_DECLINES["outside_window"].format(days=rules.backfill_days))
@@ -253,8 +264,7 @@ async def _confirm(
             context.session, draft=draft, rules=rules, now=context.now(), today=today
         )
     except checkins_repo.CheckinError as exc:
-        result = Declined(exc.code, True, draft.minutes)  # type: ignore[arg-type]
-        await query.edit_message_text(_decline_text(result, rules))
+        await query.edit_message_text(_decline_text(exc.code, draft.minutes, rules))
         return
     total = await reports.year_total(context.session, member_id=member.id, year=today.year)
     await context.commit()
@@ -282,8 +292,7 @@ async def warm_awaiting(context: BotContext) -> None:
 def register(app: BotApplication) -> None:
     private = filters.ChatType.PRIVATE
     index = awaiting_index(app)
-    rules = app.bot_data["services"].features.get("credits")
-    text_filter = CheckinTextFilter(rules if isinstance(rules, CreditRules) else default_rules())
+    text_filter = CheckinTextFilter(services_of(app).config(CreditRules))
     answer = filters.TEXT & (~filters.COMMAND | filters.Regex(r"^/cancel\b"))
     # An answer to the question we just asked goes to that question, ahead of every other text handler.
     first_in_group(app, MessageHandler(private & answer & AwaitingFilter(index, "checkin"), awaited_text))
@@ -291,7 +300,7 @@ def register(app: BotApplication) -> None:
     app.add_handler(MessageHandler(private & filters.TEXT & ~filters.COMMAND & text_filter, checkin_text))
     app.add_handler(CallbackQueryHandler(checkin_button, pattern=rf"^{PREFIX}:"))
     if app.job_queue is not None:
-        app.job_queue.run_once(warm_awaiting, 0, name="credits-warm-awaiting")  # type: ignore[arg-type]
+        app.job_queue.run_once(warm_awaiting, 0, name="credits-warm-awaiting")
 
 
 FEATURE = Feature(name="checkin", register=register, commands=(CommandInfo("checkin"),))

@@ -5,7 +5,8 @@ from __future__ import annotations
 import contextvars
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,6 +23,45 @@ from store.types import Clock, utcnow
 if TYPE_CHECKING:
     from telegram import Update
 
+    from knowledge.embedders import Embedder
+    from knowledge.faq import FaqMatcher
+    from knowledge.models import Answer
+
+C = TypeVar("C")
+
+
+class KnowledgeService(Protocol):
+    """What handlers use of the knowledge base (``knowledge.service.KnowledgeBase`` implements it)."""
+
+    @property
+    def embedder(self) -> Embedder | None: ...
+
+    async def aanswer(self, question: str, *, history: list[tuple[str, str]] | None = None, k: int = 5) -> Answer: ...
+
+    def article_text(self, source: str, article: str) -> str | None: ...
+
+
+class FeatureConfigs:
+    """The features' configuration objects, found by their type: ``services.config(ProposalsConfig)``.
+
+    Built once by ``bot.services``. Asking for a type nobody provided raises KeyError naming it: a feature
+    never runs on silent defaults because its configuration was registered under another name.
+    """
+
+    def __init__(self, *configs: object) -> None:
+        self._by_type: dict[type[Any], object] = {}
+        for config in configs:
+            kind = type(config)
+            if kind in self._by_type:
+                raise ValueError(f"two configurations of type {kind.__qualname__}")
+            self._by_type[kind] = config
+
+    def get(self, kind: type[C]) -> C:
+        found = self._by_type.get(kind)
+        if not isinstance(found, kind):
+            raise KeyError(f"no {kind.__qualname__} configured (bot.services.build_services provides them)")
+        return found
+
 
 @dataclass
 class Services:
@@ -32,10 +72,16 @@ class Services:
     clock: Clock = utcnow
     staff_chat_id: int | None = None
     bot_username: str | None = None
-    knowledge: Any = None  # knowledge.service.KnowledgeBase, or None when the KB is disabled
-    features: dict[str, Any] = field(default_factory=dict)
+    knowledge: KnowledgeService | None = None  # None when the knowledge base is disabled or failed to open
+    configs: FeatureConfigs = field(default_factory=FeatureConfigs)
     # Quiet hours and topics for members who have not set their own (QUIET_HOURS_DEFAULT).
     prefs_defaults: PrefsDefaults = field(default_factory=PrefsDefaults)
+    # The matcher over the active FAQ (``handlers.ask``), rebuilt after staff change the FAQ.
+    faq_matcher: FaqMatcher | None = None
+
+    def config(self, kind: type[C]) -> C:
+        """The feature configuration of type ``kind``, e.g. ``ProposalsConfig``; KeyError when not provided."""
+        return self.configs.get(kind)
 
 
 @dataclass
@@ -50,6 +96,17 @@ class UnitOfWork:
     pending: Pending | None = None
     # Work for after this update's transaction is over (committed or rolled back), in sessions of its own.
     after: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+
+
+SERVICES_KEY = "services"  # where ``bot.app.build_application`` keeps the Services in ``bot_data``
+
+
+def services_of(app: Application[Any, Any, Any, Any, Any, Any]) -> Services:
+    """The application's Services (``bot_data`` is a plain dict; this is the one typed way in)."""
+    services = app.bot_data[SERVICES_KEY]
+    if not isinstance(services, Services):
+        raise RuntimeError(f"bot_data[{SERVICES_KEY!r}] holds no Services")
+    return services
 
 
 _current_uow: contextvars.ContextVar[UnitOfWork | None] = contextvars.ContextVar("uow", default=None)
@@ -67,12 +124,17 @@ def current_uow() -> UnitOfWork | None:
     return _current_uow.get()
 
 
-class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):
+class BotContext(CallbackContext[ExtBot[int], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):
     """Typed callback context giving handlers their services, session and member."""
 
     @property
+    def application(self) -> BotApplication:  # type: ignore[override]  # PTB leaves the context type unbound
+        """The application, typed with this context class (PTB's annotation leaves the context type open)."""
+        return cast("BotApplication", super().application)
+
+    @property
     def services(self) -> Services:
-        return self.application.bot_data["services"]  # type: ignore[no-any-return]
+        return services_of(self.application)
 
     @property
     def uow(self) -> UnitOfWork:
@@ -120,8 +182,8 @@ class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], d
         uow.member = found if found is not None and found.active else None
         uow.member_loaded = True
 
-    def now(self) -> Any:
+    def now(self) -> datetime:
         return self.services.clock()
 
 
-BotApplication = Application[ExtBot[None], BotContext, dict[Any, Any], dict[Any, Any], dict[Any, Any], Any]
+BotApplication = Application[ExtBot[int], BotContext, dict[Any, Any], dict[Any, Any], dict[Any, Any], Any]

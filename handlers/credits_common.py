@@ -11,20 +11,14 @@ from telegram.ext import BaseHandler, filters
 from handlers import texts
 from handlers.context import BotApplication, BotContext
 from store.credits.awards import AwardResult
-from store.credits.rules import CreditRules, default_rules
+from store.credits.rules import CreditRules
 
-RULES_KEY = "credits"
 AWAITING_KEY = "credits_awaiting"
 
 
-def rules_of(context: BotContext | Any) -> CreditRules:
-    rules = context.services.features.get(RULES_KEY) if hasattr(context, "services") else None
-    return rules if isinstance(rules, CreditRules) else default_rules()
-
-
-def rules_of_app(app: BotApplication) -> CreditRules:
-    rules = app.bot_data["services"].features.get(RULES_KEY)
-    return rules if isinstance(rules, CreditRules) else default_rules()
+def rules_of(context: BotContext) -> CreditRules:
+    """The credit rules in force (``bot`` loads them from CREDIT_RULES_FILE)."""
+    return context.services.config(CreditRules)
 
 
 def local_now(context: BotContext) -> datetime:
@@ -53,7 +47,8 @@ def cap_reason(result: AwardResult | None) -> str | None:
 
 
 def awaiting_index(app: BotApplication) -> dict[int, str]:
-    return app.bot_data.setdefault(AWAITING_KEY, {})  # type: ignore[no-any-return]
+    index: dict[int, str] = app.bot_data.setdefault(AWAITING_KEY, {})
+    return index
 
 
 def set_awaiting(context: BotContext, telegram_id: int, kind: str | None) -> None:

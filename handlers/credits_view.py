@@ -11,14 +11,13 @@ from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, f
 
 from handlers import texts
 from handlers.charts import bar_chart
-from handlers.context import BotApplication, BotContext, Services
+from handlers.context import BotApplication, BotContext, services_of
 from handlers.credits_common import (
     AwaitingFilter,
     awaiting_index,
     first_in_group,
     local_today,
     rules_of,
-    rules_of_app,
     set_awaiting,
 )
 from handlers.guards import parse_id, reply, require_member, require_staff
@@ -251,8 +250,8 @@ async def stats_command(update: Update, context: BotContext, staff: Member) -> N
 
 async def send_reminders(app: BotApplication, now: datetime) -> int:
     """Nudge members below pace (opt-out and quiet hours respected); returns how many were sent."""
-    services: Services = app.bot_data["services"]
-    rules = rules_of_app(app)
+    services = services_of(app)
+    rules = services.config(CreditRules)
     local = now.astimezone(services.tz)
     if rules.reminders.is_quiet(local.time()):
         return 0
@@ -297,11 +296,11 @@ def register(app: BotApplication) -> None:
     app.add_handler(CommandHandler("stats", stats_command, filters=private))
     app.add_handler(CallbackQueryHandler(credits_button, pattern=rf"^{PREFIX}:"))
     app.add_handler(CallbackQueryHandler(dispute_button, pattern=rf"^{STAFF_PREFIX}:"))
-    rules = rules_of_app(app)
-    services: Services = app.bot_data["services"]
+    services = services_of(app)
+    rules = services.config(CreditRules)
     if app.job_queue is not None and rules.reminders.enabled:
         app.job_queue.run_daily(
-            reminder_job,  # type: ignore[arg-type]
+            reminder_job,
             time=time(rules.reminders.hour, 0, tzinfo=services.tz),
             name="credits-reminders",
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import re
 from datetime import UTC
+from typing import TypedDict
 
 import segno
 from telegram import KeyboardButton, Message, ReplyKeyboardMarkup, ReplyKeyboardRemove, Update
@@ -44,7 +45,7 @@ class LocationPendingFilter(filters.MessageFilter):
 
 
 def _pending(app: BotApplication) -> set[int]:
-    return app.bot_data.setdefault(LOCATION_PENDING_KEY, set())  # type: ignore[no-any-return]
+    return app.bot_data.setdefault(LOCATION_PENDING_KEY, set())
 
 
 def _type_names(rules: CreditRules) -> str:
@@ -72,6 +73,17 @@ class SpecError(Exception):
         self.code, self.value = code, value
 
 
+class _SpecOptions(TypedDict, total=False):
+    """The optional ``EventSpec`` fields that ``/event … | 积分=… | 地点=… | 代码=…`` may set."""
+
+    points: int
+    place: str
+    latitude: float
+    longitude: float
+    radius_m: int
+    code: str
+
+
 def parse_spec(text: str, *, rules: CreditRules, context: BotContext) -> events_repo.EventSpec:
     """``标题 | 类型 | 开始 | 结束 [| 积分=5] [| 地点=名 纬度,经度 半径] [| 代码=HY01]``."""
     parts = [p.strip() for p in re.split(r"[|｜]", text)]
@@ -92,7 +104,7 @@ def parse_spec(text: str, *, rules: CreditRules, context: BotContext) -> events_
         raise SpecError("end", end_text)
     if ends <= starts:
         raise SpecError("bad_times")
-    values: dict[str, object] = {}
+    values: _SpecOptions = {}
     for option in options:
         key, _, value = option.partition("=")
         key, value = key.strip(), value.strip()
@@ -105,8 +117,8 @@ def parse_spec(text: str, *, rules: CreditRules, context: BotContext) -> events_
             if (not match or abs(float(match.group(2))) > 90 or abs(float(match.group(3))) > 180
                     or len(match.group(1).strip()) > 100):  # the column holds 200; PostgreSQL enforces it
                 raise SpecError("place")
-            values.update(place=match.group(1).strip(), latitude=float(match.group(2)),
-                          longitude=float(match.group(3)), radius_m=int(match.group(4)))
+            values.update({"place": match.group(1).strip(), "latitude": float(match.group(2)),
+                           "longitude": float(match.group(3)), "radius_m": int(match.group(4))})
         elif key in ("代码", "code"):
             code = events_repo.normalise_code(value)
             if code is None:
@@ -116,7 +128,7 @@ def parse_spec(text: str, *, rules: CreditRules, context: BotContext) -> events_
             raise SpecError("option", option)
     return events_repo.EventSpec(
         title=title, rule_id=rule_id, starts_at=starts.astimezone(UTC), ends_at=ends.astimezone(UTC),
-        **values,  # type: ignore[arg-type]
+        **values,
     )
 
 

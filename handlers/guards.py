@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from telegram import Update
@@ -13,8 +13,9 @@ from handlers import texts
 from handlers.context import BotContext
 from store.models import Member
 
-Callback = Callable[[Update, BotContext], Awaitable[Any]]
-MemberCallback = Callable[[Update, BotContext, Member], Awaitable[Any]]
+# PTB's handlers take coroutine functions (``HandlerCallback``), not any callable returning an awaitable.
+Callback = Callable[[Update, BotContext], Coroutine[Any, Any, Any]]
+MemberCallback = Callable[[Update, BotContext, Member], Coroutine[Any, Any, Any]]
 
 
 async def reply(update: Update, text: str) -> None:

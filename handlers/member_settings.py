@@ -7,7 +7,7 @@ from telegram.error import BadRequest
 from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 
 from handlers import texts
-from handlers.broadcast import config_of
+from handlers.broadcast_sender import BroadcastConfig
 from handlers.context import BotApplication, BotContext
 from handlers.guards import parse_id, reply, require_member
 from handlers.registry import CommandInfo, Feature
@@ -44,7 +44,7 @@ def _card(prefs: preferences.Prefs, catalogue: tuple[str, ...]) -> tuple[str, In
 @require_member
 async def settings_command(update: Update, context: BotContext, member: Member) -> None:
     """/settings: show the member's notification settings with buttons to change them."""
-    config = config_of(context.services)
+    config = context.services.config(BroadcastConfig)
     prefs = await preferences.get(context.session, member_id=member.id, defaults=config.defaults)
     text, markup = _card(prefs, config.topics)
     if update.effective_message is not None:
@@ -56,7 +56,7 @@ async def settings_button(update: Update, context: BotContext, member: Member) -
     """A topic or quiet-hours button on the /settings card."""
     query = update.callback_query
     assert query is not None
-    config = config_of(context.services)
+    config = context.services.config(BroadcastConfig)
     _, action, arg = ((query.data or "") + "::").split(":")[:3]
     now, index = context.now(), parse_id(arg)
     if action == "t" and index is not None and index < len(config.topics):

@@ -19,7 +19,7 @@ def _bot_commands(infos: Iterable[CommandInfo]) -> list[BotCommand]:
 
 
 def features_of(app: BotApplication) -> Sequence[Feature]:
-    return app.bot_data.get("features", ())  # type: ignore[no-any-return]
+    return app.bot_data.get("features", ())
 
 
 async def publish_default_menu(app: BotApplication) -> None:

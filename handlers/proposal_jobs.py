@@ -12,17 +12,17 @@ import logging
 from datetime import time, timedelta
 
 import httpx
-from telegram import Bot
+from telegram import Bot, InlineKeyboardMarkup
 from telegram.error import Forbidden, TelegramError
 
 from handlers import proposal_views as views
 from handlers import texts
 from handlers.context import BotApplication, BotContext, Services
-from handlers.proposal_state import config_of
 from store import preferences
 from store.models import Member
 from store.proposals import repository as repo
 from store.proposals import webhook
+from store.proposals.config import ProposalsConfig
 from store.proposals.warning import Warning
 
 log = logging.getLogger(__name__)
@@ -50,7 +50,7 @@ async def send_pending(bot: Bot, services: Services) -> int:
             session, member_ids={row.member_id for row in claimed}, defaults=services.prefs_defaults, now=now,
             tz=services.tz,
         )
-        outgoing = []
+        outgoing: list[tuple[int, int | None, str, InlineKeyboardMarkup | None]] = []  # id, chat, text, buttons
         for row in claimed:
             if row.member_id in held:  # quiet hours: goes out when they end
                 await repo.defer_notification(session, notification_id=row.id, until=held[row.member_id])
@@ -89,7 +89,7 @@ async def send_pending(bot: Bot, services: Services) -> int:
 async def remind_drafts(context: BotContext) -> int:
     """Remind each member once about a draft left untouched for a day; the draft is kept."""
     services = context.services
-    config = config_of(services)
+    config = services.config(ProposalsConfig)
     now = services.clock()
     async with services.db.session() as session:
         drafts = await repo.drafts_to_remind(session, idle_since=now - timedelta(hours=config.draft_reminder_hours))
@@ -116,7 +116,7 @@ async def remind_drafts(context: BotContext) -> int:
 
 
 async def digest_text(services: Services) -> str | None:
-    config = config_of(services)
+    config = services.config(ProposalsConfig)
     now = services.clock()
     async with services.db.session() as session:
         queue = await repo.review_queue(session, now=now, tz=services.tz, config=config, limit=1000)
@@ -153,7 +153,7 @@ async def send_digest(context: BotContext) -> bool:
 
 async def deliver_webhooks(context: BotContext) -> int:
     services = context.services
-    config = config_of(services)
+    config = services.config(ProposalsConfig)
     if not config.webhook_url:
         return 0
     async with httpx.AsyncClient(timeout=10.0) as client:
@@ -174,7 +174,7 @@ def deliver_on_start(app: BotApplication) -> None:
         except Exception:  # start-up must not fail because of one notification; the job retries
             log.exception("could not deliver pending proposal notifications at start-up")
 
-    app.post_init = post_init  # type: ignore[assignment]
+    app.post_init = post_init
 
 
 def schedule(app: BotApplication) -> None:
@@ -186,6 +186,6 @@ def schedule(app: BotApplication) -> None:
     jobs.run_repeating(deliver_notifications, interval=OUTBOX_INTERVAL, first=timedelta(seconds=1), name=OUTBOX_JOB)
     jobs.run_repeating(remind_drafts, interval=timedelta(minutes=30), first=timedelta(minutes=1), name=REMINDER_JOB)
     jobs.run_daily(send_digest, time=DIGEST_AT.replace(tzinfo=services.tz), name=DIGEST_JOB)
-    if config_of(services).webhook_url:
+    if services.config(ProposalsConfig).webhook_url:
         jobs.run_repeating(deliver_webhooks, interval=timedelta(seconds=5), first=timedelta(seconds=2),
                            name=WEBHOOK_JOB)

@@ -9,14 +9,12 @@ from __future__ import annotations
 
 import contextvars
 from dataclasses import dataclass
-from typing import Any
 
 from telegram import Update
 from telegram.ext import filters
 
-from handlers.context import BotContext, Services
+from handlers.context import BotContext
 from handlers.guards import is_private
-from store.proposals.config import ProposalsConfig
 
 PRELOAD_GROUP = -2  # before the gate (-1): reads only, never answers or stops the update
 
@@ -81,16 +79,3 @@ class HasDraft(filters.MessageFilter):
         draft = pending()
         return draft is not None and draft.kind == self.kind
 
-
-FEATURE_KEY = "proposals"
-EMBEDDER_KEY = "proposals_embedder"  # optional override of the knowledge base's embedder
-
-
-def config_of(services: Services) -> ProposalsConfig:
-    """The feature's configuration (``services.features["proposals"]``, built from settings by ``bot``)."""
-    found = services.features.get(FEATURE_KEY)
-    return found if isinstance(found, ProposalsConfig) else ProposalsConfig()
-
-
-def embedder_of(services: Services) -> Any:
-    return services.features.get(EMBEDDER_KEY) or getattr(services.knowledge, "embedder", None)

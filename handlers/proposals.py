@@ -20,10 +20,11 @@ from handlers import proposal_views as views
 from handlers.context import BotApplication, BotContext, Services
 from handlers.fallback import media_kind
 from handlers.guards import reply, require_member
-from handlers.proposal_state import PRELOAD_GROUP, AwaitingInput, HasDraft, config_of, embedder_of, preload
+from handlers.proposal_state import PRELOAD_GROUP, AwaitingInput, HasDraft, preload
 from handlers.registry import CommandInfo, Feature
 from store.models import Member, ProposalDraft
 from store.proposals import repository as repo
+from store.proposals.config import ProposalsConfig
 from store.proposals.lifecycle import Action, Actor, InvalidTransition, Rating
 from store.proposals.text import (
     CONTENT_MAX,
@@ -48,7 +49,7 @@ MEMBER_ACTIONS = r"^wjy:(go|no|cat|ok|ed|f|skip|clr|sup|sub|card|v|wd|wdy|rt):"
 
 async def embed(services: Services, text: str) -> tuple[list[float] | None, str | None]:
     """The item's vector from the knowledge embedder, or (None, None) for the lexical fallback."""
-    embedder = embedder_of(services)
+    embedder = services.knowledge.embedder if services.knowledge is not None else None
     if embedder is None:
         return None, None
     try:
@@ -91,7 +92,7 @@ async def show_card(update: Update, draft: ProposalDraft) -> None:
 
 
 async def ask_category(update: Update, context: BotContext, draft: ProposalDraft) -> None:
-    categories = config_of(context.services).categories
+    categories = context.services.config(ProposalsConfig).categories
     await send(update, texts.PROPOSAL_ASK_CATEGORY, views.category_keyboard(draft.id, categories))
 
 
@@ -282,7 +283,7 @@ async def on_button(update: Update, context: BotContext, member: Member) -> None
     elif cb.action == "go" and draft.step == "offered":
         await _take_content(update, context, draft, draft.data.get("content", ""))
     elif cb.action == "cat" and draft.step == "category":
-        categories = config_of(context.services).categories
+        categories = context.services.config(ProposalsConfig).categories
         index = int(cb.arg) if cb.arg and cb.arg.isdigit() else -1
         if not 0 <= index < len(categories):
             await reply(update, texts.STALE_BUTTON)
@@ -375,7 +376,7 @@ async def _submit(update: Update, context: BotContext, member: Member, draft: Pr
         embedding=vector, embedder_id=embedder_id,
     )
     proposal = await repo.submit(context.session, member=member, item=item, now=context.now(), tz=services.tz,
-                                 config=config_of(services))
+                                 config=services.config(ProposalsConfig))
     await repo.delete_draft(context.session, draft=draft)
     await context.commit()
     await send(update, texts.PROPOSAL_SUBMITTED.format(number=proposal.number))
@@ -432,7 +433,7 @@ async def _item_button(update: Update, context: BotContext, member: Member, cb: 
     if proposal is None or (proposal.member_id != member.id and not (cb.action == "v" and supporter)):
         await reply(update, texts.PROPOSAL_NOT_YOURS)
         return
-    config = config_of(services)
+    config = services.config(ProposalsConfig)
     now = context.now()
     if cb.action == "v":
         merged = await repo.get(context.session, proposal_id=proposal.merged_into_id) if proposal.merged_into_id \

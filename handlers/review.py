@@ -14,11 +14,12 @@ from handlers import proposal_views as views
 from handlers import texts
 from handlers.context import BotApplication, BotContext
 from handlers.guards import reply, require_staff
-from handlers.proposal_state import AwaitingInput, HasDraft, config_of
+from handlers.proposal_state import AwaitingInput, HasDraft
 from handlers.registry import CommandInfo, Feature
 from store.models import Member, Proposal
 from store.proposals import lifecycle
 from store.proposals import repository as repo
+from store.proposals.config import ProposalsConfig
 from store.proposals.lifecycle import Action, Actor, InvalidTransition
 from store.proposals.text import clean
 
@@ -46,7 +47,7 @@ async def send(update: Update, text: str, markup: Any = None, *, answer: bool = 
 async def show_queue(update: Update, context: BotContext) -> None:
     services = context.services
     queue = await repo.review_queue(context.session, now=context.now(), tz=services.tz,
-                                    config=config_of(services), limit=100)
+                                    config=services.config(ProposalsConfig), limit=100)
     if not queue:
         await send(update, texts.PROPOSAL_REVIEW_EMPTY)
         return
@@ -66,7 +67,8 @@ async def show_queue(update: Update, context: BotContext) -> None:
 
 async def show_item(update: Update, context: BotContext, proposal: Proposal, *, answer: bool = True) -> None:
     services = context.services
-    warning = repo.warning_for_item(proposal, now=context.now(), tz=services.tz, config=config_of(services))
+    config = services.config(ProposalsConfig)
+    warning = repo.warning_for_item(proposal, now=context.now(), tz=services.tz, config=config)
     merged = await repo.get(context.session, proposal_id=proposal.merged_into_id) if proposal.merged_into_id \
         else None
     text = views.item_text(proposal, tz=services.tz, warning=warning, merged_number=merged.number if merged else None)
@@ -88,8 +90,8 @@ async def apply(update: Update, context: BotContext, staff: Member, proposal: Pr
     services = context.services
     try:
         await repo.transition(context.session, proposal=proposal, action=action, actor=Actor.STAFF,
-                              actor_member=staff, now=context.now(), tz=services.tz, config=config_of(services),
-                              **details)
+                              actor_member=staff, now=context.now(), tz=services.tz,
+                              config=services.config(ProposalsConfig), **details)
     except (InvalidTransition, repo.MissingDetail):
         await reply(update, texts.PROPOSAL_TRANSITION_REFUSED.format(status=views.status_label(proposal.status)))
         return False
@@ -136,7 +138,7 @@ async def on_staff_button(update: Update, context: BotContext, staff: Member) ->
         prompt = {
             Action.REJECT: texts.PROPOSAL_REVIEW_PROMPT_REJECT,
             Action.ASSIGN: texts.PROPOSAL_REVIEW_PROMPT_ASSIGN.format(
-                days=config_of(context.services).default_deadline_days),
+                days=context.services.config(ProposalsConfig).default_deadline_days),
             Action.ANSWER: texts.PROPOSAL_REVIEW_PROMPT_ANSWER,
         }[action]
         await send(update, prompt)

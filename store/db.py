@@ -13,7 +13,7 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import event
-from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.engine import Connection, CursorResult, Result, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import NullPool
 
@@ -123,6 +123,13 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+def affected_rows(result: Result[Any]) -> int:
+    """Rows matched by an UPDATE, DELETE or INSERT (``session.execute`` types every result as a plain Result)."""
+    if not isinstance(result, CursorResult):
+        raise TypeError(f"not the result of a DML statement: {type(result).__name__}")
+    return int(result.rowcount or 0)
 
 
 def sqlite_path(url: str) -> Path | None:

@@ -67,7 +67,7 @@ async def staff_telegram_ids(session: AsyncSession) -> list[int]:
         Member.active.is_(True),
         Member.telegram_id.is_not(None),
     )
-    return [int(t) for t in await session.scalars(stmt)]
+    return [t for t in await session.scalars(stmt) if t is not None]
 
 
 async def count(session: AsyncSession) -> int:

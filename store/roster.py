@@ -131,11 +131,11 @@ def parse_roster(data: bytes) -> RosterParseResult:
         except ValueError as exc:
             result.errors.append((line_no, str(exc)))
             continue
-        key = (name, phone)
-        if key in seen_keys:
-            result.errors.append((line_no, f"与第 {seen_keys[key]} 行重复（姓名和电话相同）"))
+        person = (name, phone)
+        if person in seen_keys:
+            result.errors.append((line_no, f"与第 {seen_keys[person]} 行重复（姓名和电话相同）"))
             continue
-        seen_keys[key] = line_no
+        seen_keys[person] = line_no
         groups = tuple(dict.fromkeys(g.strip() for g in re.split(r"[;；]", cell("groups")) if g.strip()))
         result.rows.append(
             RosterRow(

@@ -28,6 +28,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import aiosqlite
+from sqlalchemy.connectors.asyncio import AsyncAdapt_dbapi_connection
 from sqlalchemy.dialects.sqlite.aiosqlite import (
     AsyncAdapt_aiosqlite_connection,
     AsyncAdapt_aiosqlite_cursor,
@@ -68,10 +69,10 @@ class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
 
     __slots__ = ("_arraysize", "_description", "_lastrowid", "_rowcount")
 
-    def __init__(self, adapt_connection: AsyncAdapt_aiosqlite_connection) -> None:  # no hand-off here
+    def __init__(self, adapt_connection: AsyncAdapt_dbapi_connection) -> None:  # no hand-off here
         self._adapt_connection = adapt_connection
         self._connection = adapt_connection._connection
-        self._cursor = None  # type: ignore[assignment]
+        self._cursor = None  # type: ignore[assignment]  # on purpose: this cursor holds no driver cursor
         self._soft_closed_memoized = EMPTY_DICT
         self._rows = collections.deque()
         self._description: Any = None
@@ -89,7 +90,7 @@ class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
 
     @property
     def lastrowid(self) -> int:
-        return self._lastrowid  # type: ignore[return-value]
+        return self._lastrowid  # type: ignore[return-value]  # None before any INSERT, as in sqlite3
 
     @property
     def arraysize(self) -> int:
@@ -112,9 +113,12 @@ class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
         await self._run(_run_many, operation, seq_of_parameters)
 
     async def _run(self, fn: Any, operation: Any, parameters: Any) -> None:
-        connection: aiosqlite.Connection = self._connection  # type: ignore[assignment]
+        connection: aiosqlite.Connection = self._connection  # type: ignore[assignment]  # SQLAlchemy: any DB-API
         async with self._adapt_connection._execute_mutex:
-            outcome: _Outcome = await connection._execute(fn, connection._conn, operation, parameters)
+            # aiosqlite's private hand-off to its thread: one trip per statement
+            outcome: _Outcome = await connection._execute(  # type: ignore[no-untyped-call]  # unannotated upstream
+                fn, connection._conn, operation, parameters
+            )
         self._description, rows, self._rowcount, self._lastrowid = outcome
         self._rows = collections.deque(rows)
 
@@ -130,7 +134,7 @@ class OneTripConnection(AsyncAdapt_aiosqlite_connection):
 
     def _idle(self) -> bool:
         """No transaction open on a live connection (sqlite3's commit/rollback would do nothing)."""
-        driver: sqlite3.Connection | None = self._connection._connection  # type: ignore[attr-defined]
+        driver: sqlite3.Connection | None = self._connection._connection
         return driver is not None and not driver.in_transaction
 
     def rollback(self) -> None:

@@ -8,7 +8,9 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.expression import Executable
 
+from store.db import affected_rows
 from store.models import ProcessedUpdate
+from store.models.base import table_of
 
 
 async def is_processed(session: AsyncSession, *, update_id: int) -> bool:
@@ -26,14 +28,17 @@ def _claim_statement(dialect: str) -> Executable | None:
     memoized cache key, which matters because it runs for every update (issue #7).
     """
     if dialect not in _CLAIMS:
+        table = table_of(ProcessedUpdate)
         if dialect == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert
+            from sqlalchemy.dialects import postgresql
+
+            _CLAIMS[dialect] = postgresql.insert(table).on_conflict_do_nothing(index_elements=[table.c.update_id])
         elif dialect == "sqlite":
-            from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]
+            from sqlalchemy.dialects import sqlite
+
+            _CLAIMS[dialect] = sqlite.insert(table).on_conflict_do_nothing(index_elements=[table.c.update_id])
         else:
             return None
-        table = ProcessedUpdate.__table__
-        _CLAIMS[dialect] = insert(table).on_conflict_do_nothing(index_elements=[table.c.update_id])
     return _CLAIMS[dialect]
 
 
@@ -51,7 +56,7 @@ async def claim(session: AsyncSession, *, update_id: int, at: datetime) -> bool:
         await mark_processed(session, update_id=update_id, at=at)
         return True
     result = await session.execute(stmt, {"update_id": update_id, "processed_at": at, "failed": False})
-    return int(result.rowcount or 0) == 1  # type: ignore[attr-defined]
+    return affected_rows(result) == 1
 
 
 async def mark_processed(session: AsyncSession, *, update_id: int, at: datetime, failed: bool = False) -> None:
@@ -61,4 +66,4 @@ async def mark_processed(session: AsyncSession, *, update_id: int, at: datetime,
 
 async def prune(session: AsyncSession, *, before: datetime) -> int:
     result = await session.execute(delete(ProcessedUpdate).where(ProcessedUpdate.processed_at < before))
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    return affected_rows(result)

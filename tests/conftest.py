@@ -135,7 +135,7 @@ def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def settings(tmp_path: Path) -> Settings:
     """Settings for one test: a fresh data dir with a SQLite file, no token, a staff chat."""
     return Settings(
-        _env_file=None,  # type: ignore[call-arg]
+        _env_file=None,
         data_dir=tmp_path / "data",
         database_url=None,
         telegram_bot_token=None,
@@ -173,7 +173,7 @@ def backend(request: pytest.FixtureRequest) -> tuple[PgServer, str] | None:
     """The database backend of ``services``: None for SQLite, else (server, template database)."""
     if request.param == "sqlite":
         return None
-    return request.getfixturevalue("pg_template")  # type: ignore[no-any-return]
+    return request.getfixturevalue("pg_template")
 
 
 async def _pg_admin(server: PgServer, sql: str) -> None:
@@ -265,7 +265,7 @@ async def app_factory(
         async def make(features: Sequence[Feature] = FEATURES) -> BotApplication:
             app = build_application(settings, services, request=fake.request(), rate_limiter=False,
                                     features=features)
-            app.add_error_handler(record_error)  # type: ignore[arg-type]
+            app.add_error_handler(record_error)
             await stack.enter_async_context(running_without_updater(app))
             return app
 

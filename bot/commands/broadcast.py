@@ -72,8 +72,9 @@ class _Progress:
             self.bar.close()
 
 
-async def _send_with_bot(settings: Settings, db: Database, broadcast_id: int, args: argparse.Namespace,
+async def _send_with_bot(settings: Settings, db: Database, broadcast_id: int | None, args: argparse.Namespace,
                          pending: int) -> SendReport:
+    """Drain the outbox of ``broadcast_id`` (None: of every broadcast) through a real bot."""
     concurrency = args.concurrency or settings.broadcast_concurrency
     progress = _Progress(pending, enabled=not args.no_progress)
     bot = make_bot(settings, concurrency=concurrency)
@@ -186,7 +187,7 @@ def _sending_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("broadcast", help="staff notices to members")
     sub = parser.add_subparsers(dest="broadcast_command", required=True)
 

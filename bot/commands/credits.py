@@ -131,7 +131,7 @@ def cmd_adjust(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("credits", help="credit reports and manual adjustments")
     sub = parser.add_subparsers(dest="credits_command", required=True)
     p_report = sub.add_parser("report", help="one row per member, one column per credit type")

@@ -47,7 +47,7 @@ def _backup(settings: Settings, file: Path | None) -> int:
     return 0
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("db", help="database migrations")
     sub = parser.add_subparsers(dest="db_command", required=True)
     for action, helptext in (

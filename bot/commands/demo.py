@@ -17,7 +17,7 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     return asyncio.run(run_demo(settings, as_user=args.as_user, script=args.script))
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "demo", help="talk to the bot in the terminal (no token, no network)",
         description="Interactive: type as a member, press buttons as [确认] or by number. "

@@ -92,7 +92,7 @@ def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("members", help="roster and invite codes")
     sub = parser.add_subparsers(dest="members_command", required=True)
     p_import = sub.add_parser("import", help="import or update members from a roster CSV")

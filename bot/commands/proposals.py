@@ -56,9 +56,11 @@ async def export_records(settings: Settings) -> list[dict[str, Any]]:
 
 def write_xlsx(records: list[dict[str, Any]], path: Path) -> None:
     from openpyxl import Workbook
+    from openpyxl.worksheet.worksheet import Worksheet
 
     book = Workbook()
     sheet = book.active
+    assert isinstance(sheet, Worksheet)  # a new workbook has one empty worksheet
     sheet.title = "微建议"
     columns = ["编号", "状态", "委员", "Telegram ID", "标题", "内容", "类别", "地点", "照片", "承办单位", "办理时限",
                "预警", "答复", "评价", "采纳", "并入", "附议人数", "提交时间"]
@@ -159,7 +161,7 @@ def cmd_update(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("proposals", help="micro-proposals: export and back-office updates")
     sub = parser.add_subparsers(dest="proposals_command", required=True)
     p_export = sub.add_parser("export", help="every item with its full event history")

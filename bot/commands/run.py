@@ -54,7 +54,7 @@ def cmd_webhook(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction) -> None:
     p_run = subparsers.add_parser("run", help="long polling (TELEGRAM_BOT_TOKEN)")
     p_run.set_defaults(func=cmd_run)
     p_hook = subparsers.add_parser("webhook", help="webhook server (WEBHOOK_URL, WEBHOOK_SECRET)")

@@ -62,7 +62,7 @@ class BM25Index:
         tokens = self.query_tokens(question)
         if not tokens:
             return []
-        scores = self._model.get_scores([self._vocab[t] for t in tokens])  # type: ignore[list-item]
+        scores = self._model.get_scores([self._vocab[t] for t in tokens])
         k = min(k, self.size)
         top = np.argpartition(-scores, k - 1)[:k] if k < self.size else np.arange(self.size)
         ranked = sorted(((int(i), float(scores[i])) for i in top if scores[i] > 0), key=lambda x: -x[1])

@@ -116,11 +116,11 @@ async def resolve(session: AsyncSession, *, spec: Spec, exclude_roles: tuple[str
             topics[mid].update(chosen or [])
     out = []
     for mid, telegram_id, sector, district, role in rows:
-        if role in exclude_roles:
+        if role in exclude_roles or telegram_id is None:  # the query keeps bound members only
             continue
         facts = _Facts(sector or "", district or "", groups.get(mid, set()), topics.get(mid, set()))
         if any(_matches(facts, clause) for clause in spec):
-            out.append(Recipient(member_id=mid, chat_id=int(telegram_id)))
+            out.append(Recipient(member_id=mid, chat_id=telegram_id))
     return out
 
 
@@ -134,12 +134,12 @@ async def choices(session: AsyncSession, *, kind: str) -> list[tuple[str, int]]:
             if value:
                 counts[value] += 1
     elif kind == "group":
-        stmt = select(MemberGroup.name).join(Member, Member.id == MemberGroup.member_id).where(*base)
-        for (value,) in await session.execute(stmt):
+        groups = select(MemberGroup.name).join(Member, Member.id == MemberGroup.member_id).where(*base)
+        for (value,) in await session.execute(groups):
             counts[value] += 1
     elif kind == "topic":
-        stmt = select(MemberPreference.topics).join(Member, Member.id == MemberPreference.member_id).where(*base)
-        for (chosen,) in await session.execute(stmt):
+        topics = select(MemberPreference.topics).join(Member, Member.id == MemberPreference.member_id).where(*base)
+        for (chosen,) in await session.execute(topics):
             for value in chosen or []:
                 counts[value] += 1
     else:

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from store.db import affected_rows
 from store.models import BroadcastDraft, Member
 
 
@@ -37,4 +38,4 @@ async def save(session: AsyncSession, *, member_id: int, step: str, data: dict[s
 
 async def discard(session: AsyncSession, *, member_id: int) -> bool:
     result = await session.execute(delete(BroadcastDraft).where(BroadcastDraft.member_id == member_id))
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    return affected_rows(result) > 0

@@ -20,10 +20,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from store import preferences
 from store.broadcasts import audience as audience_mod
 from store.broadcasts.states import BroadcastState, DeliveryState, Outcome
+from store.db import affected_rows
 from store.models import Broadcast, BroadcastDelivery, Member
+from store.models.base import table_of
 
 LIVE_STATES = (BroadcastState.SCHEDULED.value, BroadcastState.QUEUED.value, BroadcastState.SENDING.value)
-_T = BroadcastDelivery.__table__
+_T = table_of(BroadcastDelivery)
 
 
 @dataclass(frozen=True)
@@ -254,7 +256,7 @@ class Holder:
 
     token: str
     rows: int
-    oldest: datetime
+    oldest: datetime | None  # claimed_at is nullable; every ``sending`` row has one
 
 
 async def holders(session: AsyncSession, *, broadcast_id: int | None = None) -> list[Holder]:
@@ -300,7 +302,7 @@ async def recover(
     if broadcast_id is not None:
         stmt = stmt.where(BroadcastDelivery.broadcast_id == broadcast_id)
     result = await session.execute(stmt)
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    return affected_rows(result)
 
 
 async def next_due(session: AsyncSession, *, broadcast_id: int | None = None) -> datetime | None:
@@ -331,7 +333,7 @@ async def cancel(session: AsyncSession, *, broadcast_id: int, now: datetime) -> 
         .values(state=BroadcastState.CANCELLED.value, finished_at=now)
         .execution_options(synchronize_session=False)
     )
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    return affected_rows(result)
 
 
 # ---- status -------------------------------------------------------------------------------------
@@ -452,7 +454,7 @@ async def unacknowledged(session: AsyncSession, *, broadcast_id: int) -> list[au
                Member.active.is_(True), Member.telegram_id.is_not(None))
         .order_by(BroadcastDelivery.member_id)
     )
-    return [audience_mod.Recipient(member_id=m, chat_id=int(t)) for m, t in rows]
+    return [audience_mod.Recipient(member_id=m, chat_id=t) for m, t in rows if t is not None]
 
 
 async def create_reminder(

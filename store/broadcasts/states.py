@@ -72,4 +72,4 @@ OUTCOME_STATE = {
 
 def backoff_seconds(attempts: int, *, base: float = 2.0, cap: float = 300.0) -> float:
     """Exponential back-off before the next attempt after ``attempts`` failed ones."""
-    return min(cap, base * (2 ** max(0, attempts - 1)))
+    return min(cap, base * 2.0 ** max(0, attempts - 1))

@@ -69,7 +69,8 @@ async def capped_points(
     rule = rules.types.get(rule_id)
     if rule is None or requested <= 0:
         return max(requested, 0), None
-    points, reason = requested, None
+    points = requested
+    reason: CapReason | None = None
     if rule.daily_cap is not None:
         used = await _sum_points(session, member_id=member_id, rule_id=rule_id, start=day, end=day + timedelta(1))
         allowed = max(rule.daily_cap - used, 0)

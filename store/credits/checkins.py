@@ -152,11 +152,13 @@ async def awaiting_telegram_ids(session: AsyncSession) -> dict[int, str]:
         .where(CheckinDraft.awaiting.is_not(None), Member.telegram_id.is_not(None))
     )
     for telegram_id in drafts:
-        found[int(telegram_id)] = "checkin"
+        if telegram_id is not None:
+            found[telegram_id] = "checkin"
     disputes = await session.scalars(
         select(Member.telegram_id).join(CreditDispute, CreditDispute.member_id == Member.id)
         .where(CreditDispute.status == "drafting", Member.telegram_id.is_not(None))
     )
     for telegram_id in disputes:
-        found[int(telegram_id)] = "dispute"
+        if telegram_id is not None:
+            found[telegram_id] = "dispute"
     return found

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import MetaData
+from sqlalchemy import MetaData, Table
 from sqlalchemy.orm import DeclarativeBase
 
 NAMING_CONVENTION = {
@@ -18,3 +18,8 @@ class Base(DeclarativeBase):
     """Base class of every model."""
 
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def table_of(model: type[Base]) -> Table:
+    """The model's ``Table`` for Core statements (``Model.__table__`` is typed as any ``FromClause``)."""
+    return Base.metadata.tables[model.__tablename__]

@@ -40,7 +40,7 @@ def verify(secret: str, timestamp: str, body: bytes, signature: str) -> bool:
 
 def backoff(attempts: int) -> timedelta:
     """Delay before the next try after ``attempts`` failures: 10 s, 20 s, 40 s … capped at one hour."""
-    return min(BASE_DELAY * (2 ** min(max(attempts - 1, 0), 16)), MAX_DELAY)
+    return min(BASE_DELAY * (1 << min(max(attempts - 1, 0), 16)), MAX_DELAY)
 
 
 async def due(session: AsyncSession, *, now: datetime, limit: int = 20) -> list[ProposalWebhookEvent]:

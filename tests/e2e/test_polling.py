@@ -73,7 +73,7 @@ async def test_long_polling_binds_helps_retries_and_stops(http_fake: FakeBotApi,
     assert E2E_TOKEN not in output and E2E_TOKEN.split(":")[1] not in output
 
 
-async def test_webhook_checks_the_secret(http_fake: FakeBotApi, settings: Settings, roster) -> None:  # type: ignore[no-untyped-def]
+async def test_webhook_checks_the_secret(http_fake: FakeBotApi, settings: Settings, roster) -> None:
     [chen] = await roster({"name": "陈静"})  # straight into the database the subprocess will open
     data_dir, code = settings.data_dir, chen.invite_code
     port, secret = free_port(), "e2e-webhook-secret_123"

@@ -90,7 +90,7 @@ class Dialogue:
 
     @property
     def errors(self) -> list[BaseException]:
-        return self.app.bot_data.setdefault(ERRORS_KEY, [])  # type: ignore[no-any-return]
+        return self.app.bot_data.setdefault(ERRORS_KEY, [])
 
     async def process(self, update: JSONDict, *, expect_error: bool = False) -> Replies:
         """Run one update (new or redelivered) and return the bot's replies in its chat."""

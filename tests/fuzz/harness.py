@@ -106,7 +106,7 @@ def prepare_data_dir(data_dir: Path, template_db: Path | None) -> None:
 
 def settings_for(data_dir: Path) -> Settings:
     return Settings(
-        _env_file=None,  # type: ignore[call-arg]
+        _env_file=None,
         data_dir=data_dir, database_url=None, telegram_bot_token=None, telegram_api_base_url=None,
         bot_username=None, staff_chat_id=STAFF_CHAT_ID, webhook_url=None, webhook_secret=None,
         log_level="WARNING",
@@ -158,7 +158,7 @@ class FuzzHarness:
         fake = FakeBotApi(bot_username=fz.BOT_USERNAME)
         stack = AsyncExitStack()
         app = build_application(settings, services, request=fake.request(), rate_limiter=False)
-        app.add_error_handler(record_error)  # type: ignore[arg-type]
+        app.add_error_handler(record_error)
         await stack.enter_async_context(running_without_updater(app))
         return cls(fake, app, services, stack, codes)
 
@@ -167,7 +167,7 @@ class FuzzHarness:
 
     @property
     def errors(self) -> list[BaseException]:
-        return self.app.bot_data.setdefault(ERRORS_KEY, [])  # type: ignore[no-any-return]
+        return self.app.bot_data.setdefault(ERRORS_KEY, [])
 
     # ---- building updates ---------------------------------------------------------------------
 
@@ -217,7 +217,7 @@ class FuzzHarness:
                 return self.fake.user_sends_location(user, 36.06, 103.83, **chat)
         file = {"file_id": f"RAW{kind}", "file_unique_id": f"U{kind}"}
         location = {"latitude": 36.06, "longitude": 103.83}
-        content: JSONDict = {
+        contents: dict[str, JSONDict] = {
             "photo": {"photo": [{**file, "width": 90, "height": 90}]},
             "document": {"document": {**file, "file_name": "a.txt", "mime_type": "text/plain"}},
             "sticker": {"sticker": {**file, "type": "regular", "width": 512, "height": 512, "is_animated": False,
@@ -233,7 +233,8 @@ class FuzzHarness:
                           "document": {**file, "file_name": "a.gif.mp4", "mime_type": "video/mp4"}},
             "video_note": {"video_note": {**file, "length": 240, "duration": 3}},
             "audio": {"audio": {**file, "duration": 100}},
-        }[kind]
+        }
+        content = contents[kind]
         if caption is not None and kind in ("photo", "document", "voice", "video", "animation", "audio"):
             content["caption"] = caption
         return self._raw_message(user, content, where)
@@ -268,7 +269,7 @@ class FuzzHarness:
         for message_id in sorted(chat, reverse=True):
             if chat[message_id].get("from", {}).get("is_bot"):
                 return chat[message_id]
-        message = {"message_id": next(self._raw_ids), "date": int(time.time()), "text": "…",
+        message: JSONDict = {"message_id": next(self._raw_ids), "date": int(time.time()), "text": "…",
                    "chat": {"id": user, "type": "private", "first_name": self.fake.api.user(user)["first_name"]},
                    "from": self.fake.api.bot_user}
         chat[message["message_id"]] = message

@@ -12,6 +12,7 @@ across examples. ``bench/fuzz_bench.py`` runs the same generator for ≥ 10,000 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from pathlib import Path
 
 from hypothesis import HealthCheck, Phase, given, settings
@@ -26,7 +27,7 @@ SAMPLE = settings(
 )
 
 
-def _fuzz(tmp_path: Path, template: Path, strategy: st.SearchStrategy[list[fz.Event]], *,
+def _fuzz(tmp_path: Path, template: Path, strategy: st.SearchStrategy[Sequence[fz.Event]], *,
           opening: tuple[fz.Event, ...] = ()) -> FuzzHarness:
     """Run ``strategy``'s examples through one harness; fail on the first example breaking an invariant."""
     with asyncio.Runner() as runner:
@@ -36,7 +37,7 @@ def _fuzz(tmp_path: Path, template: Path, strategy: st.SearchStrategy[list[fz.Ev
 
             @SAMPLE
             @given(events=strategy)
-            def example(events: list[fz.Event]) -> None:
+            def example(events: Sequence[fz.Event]) -> None:
                 problems = runner.run(harness.run(events))
                 problems += runner.run(harness.check_database())
                 assert not problems, "\n".join(problems[:5])

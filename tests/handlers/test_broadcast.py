@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 from handlers import texts
 from handlers.broadcast import run_due, wait_idle
-from handlers.broadcast_sender import FEATURE_KEY, BroadcastConfig
+from handlers.broadcast_sender import BroadcastConfig
 from handlers.context import BotApplication, Services
 from store import preferences
 from store.broadcasts import outbox
@@ -20,7 +20,7 @@ STAFF, M1, M2, M3 = 2001, 1001, 1002, 1003
 NOON = datetime(2026, 11, 26, 12, 0, tzinfo=TZ).astimezone(UTC)
 
 
-async def _people(roster: Callable[..., Awaitable[list]]) -> None:  # type: ignore[type-arg]
+async def _people(roster: Callable[..., Awaitable[list]]) -> None:
     await roster(
         {"name": "李干事", "role": "staff", "telegram_id": STAFF, "sector": "机关"},
         {"name": "张明", "telegram_id": M1, "sector": "经济界", "district": "城关区"},
@@ -30,8 +30,7 @@ async def _people(roster: Callable[..., Awaitable[list]]) -> None:  # type: igno
 
 
 def _defaults(services: Services) -> preferences.PrefsDefaults:
-    config = services.features.get(FEATURE_KEY)
-    return config.defaults if isinstance(config, BroadcastConfig) else preferences.PrefsDefaults()
+    return services.config(BroadcastConfig).defaults
 
 
 async def _status(services: Services, bid: int) -> outbox.Status:
@@ -41,7 +40,7 @@ async def _status(services: Services, bid: int) -> outbox.Status:
     return st
 
 
-async def test_non_staff_cannot_broadcast_by_command_or_button(chat: Dialogue, roster, services: Services) -> None:  # type: ignore[no-untyped-def]
+async def test_non_staff_cannot_broadcast_by_command_or_button(chat: Dialogue, roster, services: Services) -> None:
     await _people(roster)
     replies = await chat.send(M1, "/broadcast")
     assert texts.STAFF_ONLY in replies.text
@@ -52,7 +51,7 @@ async def test_non_staff_cannot_broadcast_by_command_or_button(chat: Dialogue, r
 
 
 async def test_compose_preview_test_confirm_send_and_receipt(
-    chat: Dialogue, roster, services: Services, fake: FakeBotApi, bot_app: BotApplication,  # type: ignore[no-untyped-def]
+    chat: Dialogue, roster, services: Services, fake: FakeBotApi, bot_app: BotApplication,
 ) -> None:
     await _people(roster)
     assert texts.BROADCAST_ASK_TEXT in (await chat.send(STAFF, "/broadcast")).text
@@ -107,7 +106,7 @@ async def test_compose_preview_test_confirm_send_and_receipt(
 
 
 async def test_scheduled_broadcast_is_sent_after_a_restart(
-    roster, services: Services, fake: FakeBotApi, app_factory: Callable[..., Awaitable[BotApplication]],  # type: ignore[no-untyped-def]
+    roster, services: Services, fake: FakeBotApi, app_factory: Callable[..., Awaitable[BotApplication]],
 ) -> None:
     await _people(roster)
     first = await app_factory()
@@ -137,7 +136,7 @@ async def test_scheduled_broadcast_is_sent_after_a_restart(
 
 
 async def test_quiet_hours_hold_back_non_urgent_notices(
-    chat: Dialogue, roster, services: Services, fake: FakeBotApi, bot_app: BotApplication,  # type: ignore[no-untyped-def]
+    chat: Dialogue, roster, services: Services, fake: FakeBotApi, bot_app: BotApplication,
 ) -> None:
     await _people(roster)
     night = datetime(2026, 11, 26, 23, 0, tzinfo=TZ).astimezone(UTC)
@@ -158,7 +157,7 @@ async def test_quiet_hours_hold_back_non_urgent_notices(
     assert (await _status(services, normal.id)).sent == 4
 
 
-async def _member_id(session, telegram_id: int) -> int:  # type: ignore[no-untyped-def]
+async def _member_id(session, telegram_id: int) -> int:
     from store import members
 
     member = await members.get_by_telegram_id(session, telegram_id=telegram_id)
@@ -167,7 +166,7 @@ async def _member_id(session, telegram_id: int) -> int:  # type: ignore[no-untyp
 
 
 async def test_settings_topics_and_quiet_hours_target_learning_pushes(
-    chat: Dialogue, roster, services: Services,  # type: ignore[no-untyped-def]
+    chat: Dialogue, roster, services: Services,
 ) -> None:
     await _people(roster)
     replies = await chat.send(M1, "/settings")
@@ -186,7 +185,7 @@ async def test_settings_topics_and_quiet_hours_target_learning_pushes(
     assert texts.UNBOUND in (await chat.send(9999, "/settings")).text
 
 
-async def test_cancel_discards_the_draft(chat: Dialogue, roster) -> None:  # type: ignore[no-untyped-def]
+async def test_cancel_discards_the_draft(chat: Dialogue, roster) -> None:
     await _people(roster)
     await chat.send(STAFF, "/broadcast")
     assert texts.BROADCAST_DRAFT_CANCELLED in (await chat.send(STAFF, "/cancel")).text

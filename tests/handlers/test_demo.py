@@ -60,7 +60,7 @@ def test_parse_event_accepts_the_design_shapes() -> None:
 
 async def test_repl_lines(tmp_path: Path) -> None:
     api = LocalBotApi()
-    session = DemoSession(app=None, api=api, names={})  # type: ignore[arg-type]
+    session = DemoSession(app=None, api=api, names={})  # type: ignore[arg-type]  # REPL parsing never uses the app
     markup = {"inline_keyboard": [
         [{"text": "确认", "callback_data": "x:ok"}, {"text": "修改", "callback_data": "x:ed"}],
         [{"text": "取消", "callback_data": "x:no"}],

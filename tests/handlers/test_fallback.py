@@ -22,7 +22,7 @@ GROUP = -1_001_234_567_890
 
 
 @pytest.fixture(autouse=True)
-async def member(roster) -> Member:  # type: ignore[no-untyped-def]
+async def member(roster) -> Member:
     [zhang] = await roster({"name": "张明", "telegram_id": MEMBER})
     return zhang
 
@@ -110,7 +110,7 @@ BOOM = Feature(name="boom", register=lambda app: app.add_handler(CommandHandler(
 
 
 async def test_handler_error_tells_user_alerts_staff_and_rolls_back(
-    app_factory, fake: FakeBotApi, services: Services, member: Member  # type: ignore[no-untyped-def]
+    app_factory, fake: FakeBotApi, services: Services, member: Member
 ) -> None:
     chat = Dialogue(fake, await app_factory(with_features(BOOM)))
     replies = await chat.send(MEMBER, "/boom", expect_error=True)
@@ -128,7 +128,7 @@ async def test_handler_error_tells_user_alerts_staff_and_rolls_back(
 
 
 async def test_handler_error_without_staff_chat_still_answers_user(
-    app_factory, fake: FakeBotApi, services: Services  # type: ignore[no-untyped-def]
+    app_factory, fake: FakeBotApi, services: Services
 ) -> None:
     services.staff_chat_id = None
     chat = Dialogue(fake, await app_factory(with_features(BOOM)))

@@ -16,7 +16,7 @@ MEMBER, OTHER, STAFF = 1001, 1002, 9001
 
 
 @pytest.fixture(autouse=True)
-async def people(roster) -> list[Member]:  # type: ignore[no-untyped-def]
+async def people(roster) -> list[Member]:
     return await roster({"name": "张明", "telegram_id": MEMBER}, {"name": "王芳", "telegram_id": OTHER},
                         {"name": "李干事", "role": "staff", "telegram_id": STAFF})
 

@@ -25,9 +25,9 @@ from telegram.ext import CommandHandler
 from bot.app import FEATURES
 from handlers import texts
 from handlers.context import BotApplication, Services
-from handlers.proposal_state import config_of
 from handlers.registry import staff_commands
 from store.models import Base, Member
+from store.proposals.config import ProposalsConfig
 from tests.conftest import STAFF_CHAT_ID
 from tests.fakes.botapi import FakeBotApi
 from tests.fakes.dialogue import Dialogue, Replies
@@ -65,11 +65,11 @@ def staff_buttons(proposal_id: int) -> list[str]:
 
 
 @pytest.fixture
-async def world(roster, chat: Dialogue, services: Services) -> int:  # type: ignore[no-untyped-def]
+async def world(roster, chat: Dialogue, services: Services) -> int:
     """The people, and one submitted proposal by 王芳 (its id is returned) for the staff buttons to act on."""
     await roster(*PEOPLE)
     await chat.send(1002, "/propose 建议在城关区增设公共自行车停放点，方便市民出行。")
-    await chat.tap(1002, config_of(services).categories[0])
+    await chat.tap(1002, services.config(ProposalsConfig).categories[0])
     submitted = await chat.tap(1002, texts.BTN_CONFIRM)
     assert submitted.texts and submitted.texts[0].startswith(texts.PROPOSAL_SUBMITTED.split("{")[0])
     listing = await chat.send(1002, "/my")

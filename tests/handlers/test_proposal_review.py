@@ -4,6 +4,7 @@ refused transitions, non-staff presses, merging, the three-colour digest, rating
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from typing import Any
 
 import pytest
 
@@ -23,11 +24,12 @@ NOW = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-async def people(roster, services: Services, bot_app: BotApplication) -> list[Member]:  # type: ignore[no-untyped-def]
+async def people(roster, services: Services, bot_app: BotApplication) -> list[Member]:
     services.clock = lambda: NOW
-    (outbox,) = bot_app.job_queue.get_jobs_by_name(proposal_jobs.OUTBOX_JOB)  # type: ignore[union-attr]
+    assert bot_app.job_queue is not None
+    (outbox,) = bot_app.job_queue.get_jobs_by_name(proposal_jobs.OUTBOX_JOB)
     outbox.enabled = False  # drained explicitly below, so each test sees exactly what it caused
-    return await roster(  # type: ignore[no-any-return]
+    return await roster(
         {"name": "张明", "telegram_id": MEMBER},
         {"name": "王芳", "telegram_id": OTHER},
         {"name": "李干事", "role": "staff", "telegram_id": STAFF},
@@ -36,14 +38,15 @@ async def people(roster, services: Services, bot_app: BotApplication) -> list[Me
 
 async def drain(app: BotApplication, fake: FakeBotApi, user: int) -> list[str]:
     """Run the outbox job (twice: a second run must send nothing) and return what ``user`` received."""
-    (job,) = app.job_queue.get_jobs_by_name(proposal_jobs.OUTBOX_JOB)  # type: ignore[union-attr]
+    assert app.job_queue is not None
+    (job,) = app.job_queue.get_jobs_by_name(proposal_jobs.OUTBOX_JOB)
     since = fake.mark()
     await job.run(app)
     await job.run(app)
     return [c.text or "" for c in fake.replies_since(since, chat_id=user)]
 
 
-async def item(services: Services, number: str = "WJY-2026-0001") -> dict:  # type: ignore[type-arg]
+async def item(services: Services, number: str = "WJY-2026-0001") -> dict:
     async with services.db.session() as session:
         records = await repo.export_all(session, now=services.clock(), tz=services.tz, config=ProposalsConfig())
     return next(r for r in records if r["number"] == number)
@@ -93,9 +96,11 @@ async def test_dissatisfied_reopens_once(
         p = await repo.get_by_number(session, number="WJY-2026-0001")
         assert p is not None
         staff = people[2]
-        for action, kw in (("accept", {}), ("assign", {"unit": "市交通运输局"}), ("answer", {"reply": "研究中"})):
+        steps: list[tuple[str, dict[str, Any]]] = [("accept", {}), ("assign", {"unit": "市交通运输局"}),
+                                                   ("answer", {"reply": "研究中"})]
+        for action, kw in steps:
             await repo.transition(session, proposal=p, action=Action(action), actor=Actor.STAFF, actor_member=staff,
-                                  now=NOW, tz=services.tz, config=ProposalsConfig(), **kw)  # type: ignore[arg-type]
+                                  now=NOW, tz=services.tz, config=ProposalsConfig(), **kw)
     await drain(bot_app, fake, MEMBER)
     reopened = await chat.tap(MEMBER, "不满意")
     assert reopened.texts == [texts.PROPOSAL_RATED_REOPENED.format(number="WJY-2026-0001")]
@@ -143,7 +148,8 @@ async def test_merge_makes_every_author_follow_the_main_item(
     await chat.tap(STAFF, "⚪ WJY-2026-0001")
     await chat.tap(STAFF, "受理")
     since = fake.mark()
-    (job,) = bot_app.job_queue.get_jobs_by_name(proposal_jobs.OUTBOX_JOB)  # type: ignore[union-attr]
+    assert bot_app.job_queue is not None
+    (job,) = bot_app.job_queue.get_jobs_by_name(proposal_jobs.OUTBOX_JOB)
     await job.run(bot_app)
     to_member = [c.text for c in fake.replies_since(since, chat_id=MEMBER)]
     to_other = [c.text for c in fake.replies_since(since, chat_id=OTHER)]
@@ -172,7 +178,8 @@ async def test_queue_is_red_first_and_the_digest_counts_colours(
     assert texts.PROPOSAL_REVIEW_HEAD.format(count=4, red=1, yellow=1) in queue.text
     assert (await item(services, "WJY-2026-0003"))["warning"] == "red"
     assert (await item(services, "WJY-2026-0004"))["warning"] is None
-    (digest_job,) = bot_app.job_queue.get_jobs_by_name(proposal_jobs.DIGEST_JOB)  # type: ignore[union-attr]
+    assert bot_app.job_queue is not None
+    (digest_job,) = bot_app.job_queue.get_jobs_by_name(proposal_jobs.DIGEST_JOB)
     since = fake.mark()
     await digest_job.run(bot_app)
     (digest,) = [c.text or "" for c in fake.replies_since(since, chat_id=STAFF_CHAT_ID)]

@@ -23,21 +23,21 @@ NOW = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-async def people(roster, services: Services) -> list[Member]:  # type: ignore[no-untyped-def]
+async def people(roster, services: Services) -> list[Member]:
     services.clock = lambda: NOW
-    return await roster(  # type: ignore[no-any-return]
+    return await roster(
         {"name": "张明", "telegram_id": MEMBER},
         {"name": "王芳", "telegram_id": OTHER},
         {"name": "李干事", "role": "staff", "telegram_id": STAFF},
     )
 
 
-async def exported(services: Services) -> list[dict]:  # type: ignore[type-arg]
+async def exported(services: Services) -> list[dict]:
     async with services.db.session() as session:
         return await repo.export_all(session, now=services.clock(), tz=services.tz, config=ProposalsConfig())
 
 
-async def draft_of(services: Services, member: Member) -> dict | None:  # type: ignore[type-arg]
+async def draft_of(services: Services, member: Member) -> dict | None:
     async with services.db.session() as session:
         draft = await repo.get_draft(session, member_id=member.id)
         return None if draft is None else {"step": draft.step, **draft.data}
@@ -237,7 +237,8 @@ async def test_abandoned_draft_is_kept_and_reminded_once(
     await chat.send(MEMBER, "/propose")
     await chat.send(MEMBER, TEXT)
     services.clock = lambda: NOW + timedelta(hours=25)
-    (job,) = bot_app.job_queue.get_jobs_by_name(proposal_jobs.REMINDER_JOB)  # type: ignore[union-attr]
+    assert bot_app.job_queue is not None
+    (job,) = bot_app.job_queue.get_jobs_by_name(proposal_jobs.REMINDER_JOB)
     before = fake.mark()
     await job.run(bot_app)
     await job.run(bot_app)

@@ -29,7 +29,7 @@ PEOPLE = (
 
 
 @pytest.fixture
-async def people(roster) -> list[Member]:  # type: ignore[no-untyped-def]
+async def people(roster) -> list[Member]:
     return await roster(*PEOPLE)
 
 
@@ -99,7 +99,7 @@ async def test_too_many_wrong_codes_locks_binding(chat: Dialogue, people: list[M
     ]
 
 
-async def test_binding_staff_publishes_staff_menu(chat: Dialogue, roster, fake: FakeBotApi) -> None:  # type: ignore[no-untyped-def]
+async def test_binding_staff_publishes_staff_menu(chat: Dialogue, roster, fake: FakeBotApi) -> None:
     [officer] = await roster({"name": "王主任", "role": "staff"})
     await chat.send(NEWCOMER, f"/start {officer.invite_code}")
     scoped = fake.bot_calls("setMyCommands")[-1]
@@ -171,7 +171,7 @@ STAFF_PROBE = Feature(
 
 
 @pytest.fixture
-async def staff_chat(app_factory, fake: FakeBotApi, people: list[Member]) -> Dialogue:  # type: ignore[no-untyped-def]
+async def staff_chat(app_factory, fake: FakeBotApi, people: list[Member]) -> Dialogue:
     ran.clear()
     app: BotApplication = await app_factory(with_features(STAFF_PROBE))
     return Dialogue(fake, app)

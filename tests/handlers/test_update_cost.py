@@ -20,7 +20,7 @@ MEMBER, STAFF = 1001, 9001
 
 
 @pytest.fixture
-async def people(roster) -> list[Member]:  # type: ignore[no-untyped-def]
+async def people(roster) -> list[Member]:
     return await roster({"name": "张明", "telegram_id": MEMBER},
                         {"name": "李干事", "role": "staff", "telegram_id": STAFF})
 

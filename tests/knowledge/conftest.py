@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -43,8 +43,8 @@ class CountingEmbedder(HashEmbedder):
         super().__init__()
         self.passages_embedded = 0
 
-    def embed_passages(self, texts: object) -> np.ndarray:  # type: ignore[override]
-        items = list(texts)  # type: ignore[call-overload]
+    def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
+        items = list(texts)
         self.passages_embedded += len(items)
         return super().embed_passages(items)
 

@@ -20,7 +20,7 @@ def _run(argv: list[str], settings: Settings, capsys: pytest.CaptureFixture[str]
 
 
 def test_kb_cli_ingest_search_eval_list_remove(tmp_path: Path, samples: Path, sample_docs, capsys) -> None:
-    settings = Settings(CPPCC_DATA_DIR=tmp_path / "data", embedder="hash")  # type: ignore[call-arg]
+    settings = Settings(CPPCC_DATA_DIR=tmp_path / "data", embedder="hash")
     code, out = _run(["kb", "ingest", *map(str, sample_docs[:3])], settings, capsys)
     assert code == 0 and "3 files ingested" in out
 

@@ -14,7 +14,8 @@ def test_matches_paraphrase_and_aliases() -> None:
     matcher = FaqMatcher(PAIRS)
     match = matcher.match("请问提案交上去多久会有答复啊")
     assert match is not None and match.pair.id == 1 and match.score >= 0.72
-    assert matcher.match("怎么学习打卡？").pair.id == 2  # type: ignore[union-attr]
+    checkin = matcher.match("怎么学习打卡？")
+    assert checkin is not None and checkin.pair.id == 2
 
 
 def test_conservative_no_match() -> None:

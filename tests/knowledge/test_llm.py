@@ -39,7 +39,7 @@ def test_llm_path_cites_only_retrieved_clauses(tmp_path, sample_docs) -> None:
 
 def test_llm_failure_falls_back_to_extractive(tmp_path, sample_docs) -> None:
     class Broken(FakeListChatModel):
-        def invoke(self, *args, **kwargs):  # type: ignore[override]
+        def invoke(self, *args, **kwargs):
             raise RuntimeError("server down")
 
     config = KnowledgeConfig(persist_dir=tmp_path / "c", embedder="hash", thresholds=Thresholds(min_dense=0.1))

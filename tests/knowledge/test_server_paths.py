@@ -145,7 +145,7 @@ def test_chroma_server_mode_shared_between_two_knowledge_bases(
     assert second.store.count() == 4
     assert [(s.title, s.chunks) for s in second.list_sources()] == [(TITLE, 4)]
     lexical = second.retriever.chunks  # BM25 rebuilt from the server's stored chunks
-    assert sorted(sc.chunk.label for sc in lexical) == ["第一条", "第三条", "第二条", "第四条"]
+    assert sorted(sc.chunk.label or "" for sc in lexical) == ["第一条", "第三条", "第二条", "第四条"]
     hits = second.search("每年至少提交几件提案")
     assert hits and hits[0].label == "第二条"
     assert second_embedder.passages_embedded == 0  # opening and searching never re-embeds

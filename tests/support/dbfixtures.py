@@ -42,7 +42,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """A fresh, empty database URL for each backend."""
     if request.param == "sqlite":
         return _sqlite_url(tmp_path)
-    return request.getfixturevalue("pg_url")  # type: ignore[no-any-return]
+    return request.getfixturevalue("pg_url")
 
 
 @pytest.fixture

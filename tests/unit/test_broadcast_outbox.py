@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import insert
@@ -21,9 +22,10 @@ DEFAULTS = preferences.PrefsDefaults()
 
 async def _members(db: Database, n: int = 6) -> list[int]:
     async with db.session() as s:
-        rows = [{"name": f"委员{i}", "sector": "经济界" if i % 2 else "教育界", "district": "城关区",
-                 "role": "member", "telegram_id": 9000 + i, "active": True, "created_at": NOON,
-                 "updated_at": NOON} for i in range(n)]
+        rows: list[dict[str, Any]] = [
+            {"name": f"委员{i}", "sector": "经济界" if i % 2 else "教育界", "district": "城关区", "role": "member",
+             "telegram_id": 9000 + i, "active": True, "created_at": NOON, "updated_at": NOON} for i in range(n)
+        ]
         rows.append({"name": "未绑定", "sector": "经济界", "district": "城关区", "role": "member",
                      "telegram_id": None, "active": True, "created_at": NOON, "updated_at": NOON})
         await s.execute(insert(Member), rows)
@@ -32,13 +34,13 @@ async def _members(db: Database, n: int = 6) -> list[int]:
     return ids[:n]  # the bound ones
 
 
-async def outbox_members(session):  # type: ignore[no-untyped-def]
+async def outbox_members(session):
     from store import members
 
     return await members.list_members(session)
 
 
-async def _create(db: Database, now: datetime = NOON, **kwargs) -> int:  # type: ignore[no-untyped-def]
+async def _create(db: Database, now: datetime = NOON, **kwargs) -> int:
     kwargs.setdefault("audience", [{}])
     async with db.session() as s:
         b = await outbox.create(s, new=outbox.NewBroadcast(text="通知", **kwargs), now=now, tz=TZ,

@@ -21,7 +21,7 @@ from store import preferences
 from store.broadcasts import outbox
 from store.broadcasts.text import MESSAGE_LIMIT
 from store.db import Database
-from store.models import Member
+from store.models import BroadcastDelivery, Member
 from store.types import utcnow
 from tests.fakes.faults import FaultyBotApi
 
@@ -137,9 +137,8 @@ async def test_network_errors_back_off_then_succeed_or_fail(db: Database) -> Non
     st = await _status(db, bid)
     assert (st.sent, st.failed) == (4, 1)
     async with db.session() as s:
-        statuses = await s.execute(select(outbox.BroadcastDelivery.last_error)
-                                   .where(outbox.BroadcastDelivery.state == "failed"))
-        assert next(e for (e,) in statuses).startswith("network")
+        statuses = await s.execute(select(BroadcastDelivery.last_error).where(BroadcastDelivery.state == "failed"))
+        assert (next(e for (e,) in statuses) or "").startswith("network")
 
 
 async def test_long_text_with_receipt_button_on_the_last_part(db: Database) -> None:
@@ -154,8 +153,8 @@ async def test_long_text_with_receipt_button_on_the_last_part(db: Database) -> N
     markup = calls[-1].params["reply_markup"]
     data = (json.loads(markup) if isinstance(markup, str) else markup)["inline_keyboard"][0][0]["callback_data"]
     async with db.session() as s:
-        delivery = await s.scalar(select(outbox.BroadcastDelivery).where(
-            outbox.BroadcastDelivery.broadcast_id == bid, outbox.BroadcastDelivery.chat_id == ids[0]))
+        delivery = await s.scalar(select(BroadcastDelivery).where(
+            BroadcastDelivery.broadcast_id == bid, BroadcastDelivery.chat_id == ids[0]))
     assert delivery is not None and data == f"bc:ack:{delivery.id}"
     assert delivery.telegram_message_id == calls[-1].result["message_id"]
 

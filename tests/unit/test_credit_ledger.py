@@ -136,8 +136,9 @@ async def test_event_checkin_window_once_and_location(db: Database) -> None:
     assert events.normalise_code("evt-hy01") == "HY01" and events.normalise_code("HY01") == "HY01"
     assert events.normalise_code("HELP") is None and events.normalise_code("EVT-HELP") == "HELP"
     async with db.session() as session:
-        event = await events.get_by_code(session, code="HY01")
-        assert event is not None
+        found = await events.get_by_code(session, code="HY01")
+        assert found is not None
+        event = found
         early = await events.check_in(
             session, rules=RULES, event=event, member_id=zhang, now=NOW - timedelta(minutes=30)
         )

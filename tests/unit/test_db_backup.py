@@ -6,6 +6,7 @@ import asyncio
 import sqlite3
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -30,9 +31,9 @@ def _writer(path: Path, stop: threading.Event, written: list[int]) -> None:
         conn.close()
 
 
-def _wait_for(condition: object, timeout: float = 30.0) -> None:
+def _wait_for(condition: Callable[[], object], timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
-    while not condition():  # type: ignore[operator]
+    while not condition():
         if time.monotonic() > deadline:
             raise AssertionError("condition not reached in time")
         time.sleep(0.005)  # polling a condition with a deadline
@@ -56,7 +57,7 @@ def test_backup_while_another_connection_writes(
     with sqlite3.connect(db_file) as conn:
         conn.execute("CREATE TABLE tick_a (n INTEGER PRIMARY KEY, pad TEXT)")
         conn.execute("CREATE TABLE tick_b (n INTEGER PRIMARY KEY)")
-    stop, written = threading.Event(), []
+    stop, written = threading.Event(), list[int]()
     writer = threading.Thread(target=_writer, args=(db_file, stop, written), daemon=True)
     writer.start()
     try:

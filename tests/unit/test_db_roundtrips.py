@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from store import members as members_repo
 from store import pending
 from store.broadcasts import drafts as broadcast_drafts
-from store.db import Database
+from store.db import Database, affected_rows
 from store.models import Member, MemberGroup, ProcessedUpdate, Role
 from store.proposals import repository as proposals_repo
 from store.roster import RosterRow
@@ -78,7 +78,7 @@ async def test_adapter_rows_rowcount_lastrowid_and_executemany(sqlite_db: Databa
     assert all(m.id is not None for m in created)  # lastrowid reaches the ORM
     async with sqlite_db.session() as session:
         result = await session.execute(update(Member).where(Member.name.in_(["甲", "乙"])).values(sector="教育界"))
-        assert result.rowcount == 2  # type: ignore[attr-defined]
+        assert affected_rows(result) == 2
         names = list(await session.scalars(select(Member.name).order_by(Member.id)))
         assert names == ["甲", "乙", "丙"]
         await session.execute(  # executemany

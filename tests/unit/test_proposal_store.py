@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -33,16 +34,16 @@ async def _members(db: Database) -> dict[str, int]:
         return {m.name: m.id for m in people}
 
 
-async def _submit(db: Database, member_id: int, text: str = TEXT, *, now: datetime = NOW, **kw: object) -> int:
+async def _submit(db: Database, member_id: int, text: str = TEXT, *, now: datetime = NOW, **kw: Any) -> int:
     async with db.session() as session:
         member = await session.get(Member, member_id)
         assert member is not None
-        item = repo.NewProposal(title=text[:20], content=text, category="城乡建设", **kw)  # type: ignore[arg-type]
+        item = repo.NewProposal(title=text[:20], content=text, category="城乡建设", **kw)
         proposal = await repo.submit(session, member=member, item=item, now=now, tz=TZ, config=CONFIG)
         return proposal.id
 
 
-async def _act(db: Database, proposal_id: int, action: Action, actor_id: int, **kw: object) -> None:
+async def _act(db: Database, proposal_id: int, action: Action, actor_id: int, **kw: Any) -> None:
     async with db.session() as session:
         proposal = await repo.get(session, proposal_id=proposal_id)
         actor_member = await session.get(Member, actor_id)
@@ -50,7 +51,7 @@ async def _act(db: Database, proposal_id: int, action: Action, actor_id: int, **
         actor = Actor.STAFF if actor_member.role == "staff" else Actor.AUTHOR
         await repo.transition(
             session, proposal=proposal, action=action, actor=actor, actor_member=actor_member,
-            now=kw.pop("now", NOW), tz=TZ, config=kw.pop("config", CONFIG), **kw,  # type: ignore[arg-type]
+            now=kw.pop("now", NOW), tz=TZ, config=kw.pop("config", CONFIG), **kw,
         )
 
 
@@ -66,7 +67,8 @@ async def test_tracking_numbers_are_unique_per_year(db: Database) -> None:
     second = await _submit(db, ids["王芳"])
     next_year = await _submit(db, ids["张明"], now=datetime(2026, 12, 31, 16, 30, tzinfo=UTC))  # 2027 in Beijing
     async with db.session() as session:
-        numbers = [(await repo.get(session, proposal_id=i)).number for i in (first, second, next_year)]  # type: ignore[union-attr]
+        found = [await repo.get(session, proposal_id=i) for i in (first, second, next_year)]
+        numbers = [p.number if p else None for p in found]
     assert numbers == ["WJY-2026-0001", "WJY-2026-0002", "WJY-2027-0001"]
 
 
@@ -140,16 +142,18 @@ async def test_merge_makes_merged_items_follow_the_main_one(db: Database) -> Non
         assert author is not None and not await repo.support(session, proposal=p, member=author, now=NOW)
     async with db.session() as session:
         target = await repo.get(session, proposal_id=main)
+        assert target is not None
         with pytest.raises(InvalidTransition):  # an item cannot be merged into itself
             await repo.transition(
-                session, proposal=target, action=Action.MERGE, actor=Actor.STAFF,  # type: ignore[arg-type]
+                session, proposal=target, action=Action.MERGE, actor=Actor.STAFF,
                 actor_member=None, actor_label="后台", now=NOW, tz=TZ, config=CONFIG, merge_into=target,
             )
     async with db.session() as session:
         child = await repo.get(session, proposal_id=dup)
         target = await repo.get(session, proposal_id=main)
+        assert child is not None
         await repo.transition(
-            session, proposal=child, action=Action.MERGE, actor=Actor.STAFF,  # type: ignore[arg-type]
+            session, proposal=child, action=Action.MERGE, actor=Actor.STAFF,
             actor_member=None, actor_label="后台", now=NOW, tz=TZ, config=CONFIG, merge_into=target,
         )
     await _act(db, main, Action.ACCEPT, ids["李干事"])
@@ -225,7 +229,8 @@ async def test_export_shape_and_webhook_outbox(db: Database) -> None:
             title="关于在老城区增设夜间公交线路的建议", content=TEXT, category="城乡建设", place="老城区",
             photos=[{"file_id": "F1", "file_unique_id": "U1"}],
         )
-        p = await repo.submit(session, member=member, item=item, now=NOW, tz=TZ, config=config)  # type: ignore[arg-type]
+        assert member is not None
+        p = await repo.submit(session, member=member, item=item, now=NOW, tz=TZ, config=config)
         pid = p.id
     await _act(db, pid, Action.ACCEPT, ids["李干事"], config=config)
     async with db.session() as session:
