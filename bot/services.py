@@ -13,6 +13,7 @@ from bot.proposals_wiring import FEATURE_KEY as PROPOSALS_KEY
 from bot.proposals_wiring import proposals_config
 from bot.settings import Settings
 from handlers.context import Services
+from handlers.events import TOKEN_SECRET_KEY
 from store.db import Database
 
 log = logging.getLogger(__name__)
@@ -45,6 +46,6 @@ def build_services(settings: Settings, *, knowledge: Any = None, with_knowledge:
         bot_username=settings.bot_username,
         knowledge=knowledge,
         features={PROPOSALS_KEY: proposals_config(settings, credit_rules=rules), CREDITS_KEY: rules,
-                  BROADCASTS_KEY: broadcasts},
+                  BROADCASTS_KEY: broadcasts, TOKEN_SECRET_KEY: settings.event_token_secret},
         prefs_defaults=broadcasts.defaults,
     )
