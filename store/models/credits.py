@@ -105,7 +105,11 @@ class CreditEntry(Base):
     """One line of the points ledger; every line names its evidence, and evidence counts once."""
 
     __tablename__ = "credit_entries"
-    __table_args__ = (UniqueConstraint("member_id", "rule_id", "source_type", "source_id"),)
+    __table_args__ = (
+        UniqueConstraint("member_id", "rule_id", "source_type", "source_id"),
+        # An entry is reversed (corrected) at most once, even when two staff press at the same moment.
+        Index("uq_credit_entries_reverses_id", "reverses_id", unique=True),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), index=True)
@@ -120,10 +124,9 @@ class CreditEntry(Base):
     rules_version: Mapped[str] = mapped_column(String(64))
     title: Mapped[str | None] = mapped_column(String(200))
     note: Mapped[str | None] = mapped_column(Text)
-    # A correction is a reversal naming the entry it reverses; unique, so an entry is reversed at most once.
-    reverses_id: Mapped[int | None] = mapped_column(
-        ForeignKey("credit_entries.id", ondelete="CASCADE"), unique=True
-    )
+    # A correction is a reversal naming the entry it reverses (unique index above). No foreign key: adding
+    # one would make SQLite rebuild the ledger table, and the rebuild's DROP would cascade to the disputes.
+    reverses_id: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
@@ -144,7 +147,7 @@ class CreditDispute(Base):
     entry_id: Mapped[int] = mapped_column(ForeignKey("credit_entries.id", ondelete="CASCADE"), index=True)
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), index=True)
     reason: Mapped[str | None] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(16))  # drafting | open | upheld | corrected
+    status: Mapped[str] = mapped_column(String(16))  # drafting | open | upheld | corrected | duplicate (0007)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     resolved_by: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"))

@@ -299,3 +299,16 @@ async def test_invite_attempts_are_limited_per_code(chat: Dialogue, people: list
     # Another code is not affected.
     assert (await chat.send(5206, f"/start {people[5].invite_code}")).texts == [
         texts.BOUND_WELCOME.format(name="赵强")]
+
+
+async def test_staff_can_open_another_qr_page_for_an_event(
+    chat: Dialogue, people: list[Member], clock: Clock, fake: FakeBotApi, bot_app: BotApplication
+) -> None:
+    from handlers.events import refresh_qr_pages
+
+    await _create_event(chat, "政协章程学习会 | 会议 | 现在 | +2h | 代码=HY01")
+    again = await chat.send(STAFF, "/event HY01 二维码")
+    assert [r.method for r in again] == ["sendPhoto"] and "EVT-HY01" in again.text
+    assert texts.STAFF_ONLY in (await chat.send(MEMBER, "/event HY01 二维码")).text
+    clock.advance(seconds=30)
+    assert await refresh_qr_pages(bot_app, clock.now) == 2

@@ -21,15 +21,18 @@ OPEN_DISPUTE = sa.text("status = 'open'")
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("credit_events") as batch:
-        batch.add_column(sa.Column("require_location", sa.Boolean(), nullable=False, server_default=sa.false()))
-    with op.batch_alter_table("credit_entries") as batch:
-        batch.add_column(sa.Column("reverses_id", sa.Integer(), nullable=True))
-        batch.create_foreign_key(
-            op.f("fk_credit_entries_reverses_id_credit_entries"), "credit_entries", ["reverses_id"], ["id"],
-            ondelete="CASCADE",
-        )
-        batch.create_unique_constraint(op.f("uq_credit_entries_reverses_id"), ["reverses_id"])
+    # Plain ADD COLUMN / CREATE INDEX only, never a batch table rebuild: with foreign keys on (they are, see
+    # store.db) SQLite's DROP of the old table would cascade and delete the check-ins and disputes.
+    # A string server default keeps alembic from rebuilding (a SQL expression would not).
+    op.add_column("credit_events", sa.Column("require_location", sa.Boolean(), nullable=False, server_default="0"))
+    op.add_column("credit_entries", sa.Column("reverses_id", sa.Integer(), nullable=True))
+    op.create_index(op.f("uq_credit_entries_reverses_id"), "credit_entries", ["reverses_id"], unique=True)
+    # Before the index: if an entry has several open disputes (possible before this revision), the oldest
+    # stays open and the others are set aside as duplicates (staff buttons on them answer "already handled").
+    op.execute(
+        "UPDATE credit_disputes SET status = 'duplicate' WHERE status = 'open' AND id NOT IN "
+        "(SELECT MIN(id) FROM credit_disputes WHERE status = 'open' GROUP BY entry_id)"
+    )
     op.create_index(
         "uq_credit_disputes_open_entry", "credit_disputes", ["entry_id"], unique=True,
         sqlite_where=OPEN_DISPUTE, postgresql_where=OPEN_DISPUTE,
@@ -104,9 +107,7 @@ def downgrade() -> None:
     op.drop_index(op.f("ix_credit_event_attempts_member_id"), table_name="credit_event_attempts")
     op.drop_table("credit_event_attempts")
     op.drop_index("uq_credit_disputes_open_entry", table_name="credit_disputes")
-    with op.batch_alter_table("credit_entries") as batch:
-        batch.drop_constraint(op.f("uq_credit_entries_reverses_id"), type_="unique")
-        batch.drop_constraint(op.f("fk_credit_entries_reverses_id_credit_entries"), type_="foreignkey")
-        batch.drop_column("reverses_id")
-    with op.batch_alter_table("credit_events") as batch:
-        batch.drop_column("require_location")
+    op.drop_index(op.f("uq_credit_entries_reverses_id"), table_name="credit_entries")
+    # Native DROP COLUMN (SQLite ≥ 3.35 and PostgreSQL), again without rebuilding the tables.
+    op.drop_column("credit_entries", "reverses_id")
+    op.drop_column("credit_events", "require_location")
