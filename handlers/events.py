@@ -204,7 +204,10 @@ async def refresh_qr_pages(app: BotApplication, now: datetime) -> int:
     async with services.db.session() as session:
         secret = await token_secret(services)
         for page, event in await events_repo.qr_pages(session):
-            closes = events_repo.window(event, rules)[1]
+            opens, closes = events_repo.window(event, rules)
+            if now < opens:  # renewed from the opening of check-in (an event next week is not edited all week)
+                left += 1
+                continue
             if now > closes:
                 closed = texts.EVENT_QR_CLOSED.format(
                     title=event.title, closes=closes.astimezone(services.tz).strftime("%m-%d %H:%M"))

@@ -312,3 +312,16 @@ async def test_staff_can_open_another_qr_page_for_an_event(
     assert texts.STAFF_ONLY in (await chat.send(MEMBER, "/event HY01 二维码")).text
     clock.advance(seconds=30)
     assert await refresh_qr_pages(bot_app, clock.now) == 2
+
+
+async def test_qr_page_of_a_later_event_is_renewed_only_once_check_in_opens(
+    chat: Dialogue, people: list[Member], clock: Clock, bot_app: BotApplication
+) -> None:
+    from handlers.events import QR_JOB, refresh_qr_pages
+
+    await _create_event(chat, "明日读书会 | 读书 | 明天 10:00 | 明天 12:00 | 代码=DS02")
+    clock.advance(hours=12)
+    assert await refresh_qr_pages(bot_app, clock.now) == 0
+    assert bot_app.job_queue is not None and bot_app.job_queue.get_jobs_by_name(QR_JOB)  # still waiting
+    clock.advance(hours=12)  # tomorrow 10:00: check-in is open
+    assert await refresh_qr_pages(bot_app, clock.now) == 1
