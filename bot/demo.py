@@ -59,6 +59,7 @@ CALL_LABELS = {
     "sendPhoto": "[图片] ", "sendDocument": "[文件] ", "sendMediaGroup": "[相册] ",
     "editMessageText": "（修改消息）", "editMessageCaption": "（修改说明）",
     "editMessageReplyMarkup": "（更新按钮）", "deleteMessage": "（撤回了一条消息）", "answerCallbackQuery": "（提示）",
+    "editMessageMedia": "（二维码已更新）",
 }
 CALL_FAILED = "   （调用失败：{error}）"
 NO_BUTTON = "没有带“{label}”按钮的消息。"

@@ -185,7 +185,7 @@ class LocalBotApi:
         self._methods: dict[str, Callable[..., Any]] = {
             name: getattr(self, "_" + name) for name in (
                 "getMe", "getUpdates", "setWebhook", "deleteWebhook", "getWebhookInfo", "sendMessage",
-                "editMessageText", "editMessageCaption", "editMessageReplyMarkup", "deleteMessage",
+                "editMessageText", "editMessageCaption", "editMessageReplyMarkup", "editMessageMedia", "deleteMessage",
                 "answerCallbackQuery", "sendPhoto", "sendDocument", "sendMediaGroup", "sendChatAction",
                 "setMyCommands", "deleteMyCommands", "getMyCommands", "getFile", "close", "logOut",
             )
@@ -520,6 +520,29 @@ class LocalBotApi:
 
     def _editMessageReplyMarkup(self, params: JSONDict, files: dict[str, Upload]) -> JSONDict:
         return self._edit(params, None, None)
+
+    def _editMessageMedia(self, params: JSONDict, files: dict[str, Upload]) -> JSONDict:
+        media = _json_value(params.get("media"))
+        if not isinstance(media, dict) or media.get("type") != "photo":
+            raise ApiError(400, "Bad Request: only photo media are emulated")
+        message = self._find_message(params)
+        if "photo" not in message:
+            raise ApiError(400, "Bad Request: there is no media in the message to edit")
+        stored = self._uploaded({"photo": media.get("media")}, files, "photo", "photos")
+        message["photo"] = [{"file_id": stored["file_id"], "file_unique_id": stored["file_unique_id"],
+                             "width": 1280, "height": 960}]
+        caption = self._caption(media)
+        if caption:
+            message["caption"] = caption["caption"]
+        else:
+            message.pop("caption", None)
+        markup = self._markup(params)
+        if markup:
+            message["reply_markup"] = markup
+        else:
+            message.pop("reply_markup", None)
+        message["edit_date"] = int(time.time())
+        return message
 
     def _edit(self, params: JSONDict, key: str | None, value: Any) -> JSONDict:
         message = self._find_message(params)

@@ -9,6 +9,7 @@ from bot.credits_wiring import credit_rules
 from bot.proposals_wiring import proposals_config
 from bot.settings import Settings
 from handlers.context import FeatureConfigs, KnowledgeService, Services
+from handlers.events import EventTokenSecret
 from store.db import Database
 
 log = logging.getLogger(__name__)
@@ -42,6 +43,7 @@ def build_services(
         staff_chat_id=settings.staff_chat_id,
         bot_username=settings.bot_username,
         knowledge=knowledge,
-        configs=FeatureConfigs(proposals_config(settings, credit_rules=rules), rules, broadcasts),
+        configs=FeatureConfigs(proposals_config(settings, credit_rules=rules), rules, broadcasts,
+                               EventTokenSecret.from_setting(settings.event_token_secret)),
         prefs_defaults=broadcasts.defaults,
     )

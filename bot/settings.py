@@ -61,6 +61,8 @@ class Settings(BaseSettings):
 
     # Credits (履职积分): a TOML rules file replacing the shipped store/credits/default_rules.toml
     credit_rules_file: Path | None = None
+    # Key signing the rotating event QR codes; unset: a random key kept in the database
+    event_token_secret: str | None = None
 
     # Broadcasts (发布通知): sender limits, default quiet hours, topics members can follow
     broadcast_rate: float = Field(default=30.0, gt=0, le=1000)  # messages/s overall (Telegram: about 30)
@@ -125,6 +127,13 @@ class Settings(BaseSettings):
         if not 1 <= len(value) <= 256 or set(value) - allowed:
             raise ValueError("1-256 characters of A-Z, a-z, 0-9, _ and - (Telegram's rule)")
         return value
+
+    @field_validator("event_token_secret")
+    @classmethod
+    def _long_secret(cls, value: str | None) -> str | None:
+        if value is not None and len(value.strip()) < 16:
+            raise ValueError("at least 16 characters (or leave it unset for a random key kept in the database)")
+        return value.strip() if value is not None else None
 
     @property
     def tz(self) -> ZoneInfo:

@@ -163,13 +163,16 @@ async def on_pass_to_staff(update: Update, context: BotContext, member: Member) 
     query = update.callback_query
     assert query is not None and query.data is not None
     question_id = _parse_id(query.data, 2)
-    entry = None
+    entry, first = None, False
     if question_id is not None:
-        entry = await questions_repo.mark_passed_to_staff(
+        entry, first = await questions_repo.mark_passed_to_staff(
             context.session, question_id=question_id, member_id=member.id
         )
     if entry is None:
         await query.answer(texts.STALE_BUTTON, show_alert=True)
+        return
+    if not first:  # one forward per question, however often the button is pressed
+        await query.answer(texts.ALREADY_PASSED_TO_STAFF, show_alert=True)
         return
     await context.commit()
     staff_chat = context.services.staff_chat_id

@@ -111,8 +111,10 @@ async def credits_button(update: Update, context: BotContext, member: Member) ->
         await context.commit()
         await query.answer(texts.REMINDERS_ON if parts[2] == "on" else texts.REMINDERS_OFF, show_alert=True)
     elif action == "disp" and len(parts) == 2:
-        recent = [e for e in await reports.recent_entries(context.session, member_id=member.id)
-                  if e.source_type != "adjustment"]
+        entries = [e for e in await reports.recent_entries(context.session, member_id=member.id)
+                   if e.source_type != "adjustment" and e.reverses_id is None]
+        corrected = await ledger.corrected_ids(context.session, entry_ids=[e.id for e in entries])
+        recent = [e for e in entries if e.id not in corrected]
         await query.answer()
         if not recent:
             await reply_text(update, texts.DISPUTE_NONE)
@@ -126,7 +128,11 @@ async def credits_button(update: Update, context: BotContext, member: Member) ->
         if entry is None or entry.member_id != member.id:
             await query.answer(texts.STALE_BUTTON, show_alert=True)
             return
-        await ledger.open_dispute(context.session, entry=entry, member_id=member.id, now=context.now())
+        try:
+            await ledger.open_dispute(context.session, entry=entry, member_id=member.id, now=context.now())
+        except ledger.DisputeError as exc:
+            await query.answer(texts.DISPUTE_REFUSED.get(exc.code, texts.STALE_BUTTON), show_alert=True)
+            return
         await context.commit()
         set_awaiting(context, member.telegram_id or 0, "dispute")
         await query.answer()
@@ -159,7 +165,13 @@ async def dispute_reason(update: Update, context: BotContext, member: Member) ->
         await context.commit()
         await reply(update, texts.CANCELLED)
         return
-    await ledger.submit_dispute(context.session, dispute=dispute, reason=text)
+    try:
+        await ledger.submit_dispute(context.session, dispute=dispute, reason=text)
+    except ledger.DisputeError as exc:
+        await context.session.delete(dispute)
+        await context.commit()
+        await reply(update, texts.DISPUTE_REFUSED.get(exc.code, texts.STALE_BUTTON))
+        return
     entry = await reports.get_entry(context.session, entry_id=dispute.entry_id)
     await context.commit()
     await reply(update, texts.DISPUTE_SUBMITTED.format(id=dispute.id))
@@ -197,10 +209,14 @@ async def dispute_button(update: Update, context: BotContext, staff: Member) -> 
     if dispute is None or dispute.status != "open":
         await query.answer(texts.DISPUTE_GONE, show_alert=True)
         return
-    await ledger.resolve_dispute(
-        context.session, rules=rules_of(context), dispute=dispute, staff=staff, correct=parts[1] == "correct",
-        now=context.now(), day=local_today(context),
-    )
+    try:
+        await ledger.resolve_dispute(
+            context.session, rules=rules_of(context), dispute=dispute, staff=staff, correct=parts[1] == "correct",
+            now=context.now(), day=local_today(context),
+        )
+    except ledger.DisputeError as exc:  # corrected once already: a second reversal is refused
+        await query.answer(texts.DISPUTE_REFUSED.get(exc.code, texts.STALE_BUTTON), show_alert=True)
+        return
     member = await context.session.get(Member, dispute.member_id)
     await context.commit()
     result = texts.DISPUTE_RESULTS[dispute.status]

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import time
-from collections import deque
-
 from telegram import MessageEntity, Update
 from telegram.constants import ChatType
 from telegram.ext import ApplicationHandlerStop, CommandHandler, TypeHandler
@@ -17,26 +14,12 @@ from handlers.registry import CommandInfo, Feature, member_commands, staff_comma
 from store import members as members_repo
 
 MAX_TEXT = 4096  # Telegram's own limit for one message
-MAX_FAILED_CODES = 5
-FAILED_CODE_WINDOW = 600.0  # seconds
-
-
-def _failed_attempts(context: BotContext, user_id: int) -> deque[float]:
-    table: dict[int, deque[float]] = context.bot_data.setdefault("failed_codes", {})
-    attempts = table.setdefault(user_id, deque(maxlen=MAX_FAILED_CODES))
-    now = time.monotonic()
-    while attempts and now - attempts[0] > FAILED_CODE_WINDOW:
-        attempts.popleft()
-    return attempts
+MAX_FAILED_CODES = members_repo.MAX_FAILED_BINDS_PER_ACCOUNT  # failed attempts are counted in the database
 
 
 async def _bind(update: Update, context: BotContext, code: str) -> None:
     user = update.effective_user
     if user is None:
-        return
-    attempts = _failed_attempts(context, user.id)
-    if len(attempts) >= MAX_FAILED_CODES:
-        await reply(update, texts.CODE_TOO_MANY)
         return
     result = await members_repo.bind(context.session, code=code, telegram_id=user.id, now=context.now())
     outcome = result.outcome
@@ -50,14 +33,9 @@ async def _bind(update: Update, context: BotContext, code: str) -> None:
     if outcome is members_repo.BindOutcome.ALREADY_BOUND and result.member is not None:
         await reply(update, texts.ALREADY_BOUND.format(name=result.member.name))
         return
-    attempts.append(time.monotonic())
-    await reply(
-        update,
-        {
-            members_repo.BindOutcome.CODE_USED: texts.CODE_USED,
-            members_repo.BindOutcome.INACTIVE: texts.CODE_INACTIVE,
-        }.get(outcome, texts.CODE_UNKNOWN),
-    )
+    await context.commit()  # the failed attempt counts, whatever happens next
+    # Unknown, used and inactive codes get one reply: it must not tell a guesser that a code exists.
+    await reply(update, texts.CODE_TOO_MANY if outcome is members_repo.BindOutcome.TOO_MANY else texts.CODE_UNKNOWN)
 
 
 def _addressed_command(update: Update, bot_username: str | None) -> bool:

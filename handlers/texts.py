@@ -20,10 +20,9 @@ UNBOUND = (
 BOUND_WELCOME = "{name}您好，账号绑定成功！\n发送 /help 查看我能为您做什么。"
 ALREADY_BOUND = "{name}您好，您的账号已经绑定，无需重复绑定。发送 /help 查看可用功能。"
 WELCOME_BACK = "{name}您好！有什么可以帮您？发送 /help 查看可用功能。"
-CODE_UNKNOWN = "这个邀请码无效，请核对后重新发送（8 位字母和数字，不区分大小写）。"
-CODE_USED = "这个邀请码已经被其他账号绑定。如有疑问，请联系委员会办公室。"
-CODE_INACTIVE = "这个邀请码对应的账号已停用，请联系委员会办公室。"
-CODE_TOO_MANY = "邀请码尝试次数过多，请 10 分钟后再试，或联系委员会办公室。"
+# One reply for an unknown, a used and an inactive code: a reply must not tell a guesser that a code exists.
+CODE_UNKNOWN = "这个邀请码无法使用，请核对后重新发送（8 位字母和数字，不区分大小写）。如有疑问，请联系委员会办公室。"
+CODE_TOO_MANY = "邀请码尝试次数过多，请稍后再试，或联系委员会办公室。"
 STAFF_ONLY = "这项功能仅限机关工作人员使用。"
 PRIVATE_ONLY = "请私聊我使用本助手，群里不处理个人事务。"
 
@@ -95,6 +94,7 @@ NOT_YOUR_QUESTION = "这条记录不属于您。"
 SOURCE_NOT_FOUND = "原文暂时找不到了（知识库可能已更新），请重新提问。"
 SOURCE_HEADER = "{citation} 原文："
 PASSED_TO_STAFF = "已转交工作人员，答复后会通知您。"
+ALREADY_PASSED_TO_STAFF = "这个问题已经转交过工作人员，请耐心等待答复，无需重复转交。"
 STAFF_QUESTION_ALERT = "📨 委员提问（知识库未能回答）\n委员：{name}（{sector}）\n问题：{question}"
 GAPS_HEAD = "未答和“没用”的问题（按次数排序）："
 GAPS_LINE = "{rank}. {question}（{count} 次：未答 {unanswered}，没用 {useless}）"
@@ -302,11 +302,12 @@ CREDIT_KIND_LABEL = "{label}"
 # events
 EVENT_USAGE = (
     "新建线下活动，格式（用 | 分隔）：\n"
-    "/event 标题 | 类型 | 开始 | 结束 [| 积分=5] [| 地点=会场名 纬度,经度 半径米] [| 代码=HY01]\n"
+    "/event 标题 | 类型 | 开始 | 结束 [| 积分=5] [| 地点=会场名 纬度,经度 半径米] [| 定位=必需] [| 代码=HY01]\n"
     "类型：{types}\n"
     "时间：“明天 9点”“今天 14:30”“下午3点半”“周五 15:00”“12月5日 14:30”“现在”“+2h”\n"
     "例如：/event 政协章程学习会 | 会议 | 今天 14:30 | 今天 17:00\n"
-    "查看签到：/event 代码　补签：/event 代码 补签 姓名 原因"
+    "定位=必需：委员须发送会场范围内的位置才算签到（需同时写明地点）\n"
+    "查看签到：/event 代码　补签：/event 代码 补签 姓名 原因　签到二维码：/event 代码 二维码"
 )
 EVENT_BAD = "活动信息有误：{problem}\n发送 /event 查看格式。"
 EVENT_PROBLEMS = {
@@ -321,14 +322,24 @@ EVENT_PROBLEMS = {
     "bad_code": "代码需要 4–6 位字母和数字，并至少含一个数字",
     "code_taken": "代码 {value} 已被使用，请换一个",
     "option": "看不懂这一项：{value}",
+    "location": "定位只能写 定位=必需",
+    "location_needs_place": "定位=必需 需要同时写明 地点=会场名 纬度,经度 半径米",
 }
 EVENT_CREATED = (
     "已创建活动：{title}\n类型：{kind} · {points} 分\n时间：{starts} – {ends}\n{place}"
-    "签到代码：{code}\n签到时间：{opens} – {closes}\n委员可扫码、点链接或直接发送代码签到。"
+    "签到代码：{code}\n签到时间：{opens} – {closes}\n"
+    "请把下面的二维码投屏：它每 30 秒更新一次，转发的截图约 1 分钟后失效。"
+    "无法扫码的委员可发送签到代码（尝试次数有限，签到名单中会标出）。"
 )
 EVENT_PLACE_LINE = "地点：{place}（{radius} 米内）\n"
-EVENT_LINK_LINE = "签到链接：{link}"
-EVENT_QR_CAPTION = "{title}\n签到代码 {code}（请投屏，委员用手机扫码签到）"
+EVENT_PLACE_REQUIRED_LINE = "地点：{place}（须发送 {radius} 米内的位置）\n"
+EVENT_QR_CAPTION = (
+    "{title}\n请用手机扫码签到（二维码每 30 秒更新，截图转发无效）\n无法扫码可发送签到代码 {code}\n更新于 {at}"
+)
+EVENT_QR_CLOSED = "{title}\n签到已于 {closes} 结束，二维码不再更新。"
+EVENT_CODE_LOCKED = "签到代码尝试次数过多，已暂停手输代码签到。请扫描现场屏幕上的二维码，或请工作人员补签。"
+EVENT_QR_EXPIRED = "这个签到二维码已过期（每 30 秒更新一次）。请在现场扫描屏幕上的最新二维码。"
+EVENT_QR_INVALID = "签到二维码无效，请在现场扫描屏幕上的最新二维码。"
 EVENT_NOT_FOUND = "没有找到活动代码 {code}，请核对后重新发送。"
 EVENT_CHECKED_IN = "签到成功：{title}，获得 {points} 分。"
 EVENT_CHECKED_IN_CAPPED = "签到成功：{title}。按规则本次计 {points} 分（{reason}）。"
@@ -340,12 +351,19 @@ EVENT_CLOSED = "“{title}”的签到已于 {closes} 结束，未能记录。�
 EVENT_LOCATION_OK = "已记录位置，距会场约 {distance} 米。"
 EVENT_LOCATION_FAR = "已记录位置，距会场约 {distance} 米，超出 {radius} 米范围，已提交工作人员核实。"
 EVENT_LOCATION_NONE = "没有找到需要核验位置的签到。"
+EVENT_LOCATION_REQUIRED = "本活动需要核验位置：请在 10 分钟内点下方按钮发送您当前的位置，在会场范围内即完成签到。"
+EVENT_LOCATION_REQUIRED_FAR = (
+    "您的位置距会场约 {distance} 米，超出 {radius} 米范围，未能签到。请到会场后重新发送位置，或请工作人员补签。"
+)
+EVENT_LOCATION_LOCKED = "位置核验次数过多，未能签到。如确实在场，请工作人员补签。"
 EVENT_STAFF_FAR = "📍 签到位置待核实：{name} 签到“{title}”（{code}），距会场约 {distance} 米（范围 {radius} 米）。"
 EVENT_ATTENDANCE_HEAD = "“{title}”（{code}）签到 {count} 人："
 EVENT_ATTENDANCE_LINE = "{n}. {name} {at} {method}{distance}{flag}"
 EVENT_ATTENDANCE_EMPTY = "“{title}”（{code}）还没有人签到。"
 EVENT_METHODS = {"code": "代码", "link": "扫码", "manual": "补签"}
 EVENT_FLAG = " ⚠️超出范围"
+EVENT_TYPED_FLAG = " ⌨️手输代码"
+EVENT_TYPED_NOTE = "其中 {count} 人手输代码签到（未扫码），请留意核实。"
 EVENT_DISTANCE = " 约{distance}米"
 EVENT_MARK_USAGE = "补签格式：/event 代码 补签 姓名 原因"
 EVENT_MARK_NO_MEMBER = "名单中没有找到“{name}”。"
@@ -386,6 +404,11 @@ DISPUTE_RESOLVED_STAFF = "申诉 #{id} 已处理：{result}。"
 DISPUTE_RESULTS = {"upheld": "维持原记录", "corrected": "已撤销该记录的积分"}
 DISPUTE_RESOLVED_MEMBER = "您的积分申诉 #{id} 已处理：{result}。"
 DISPUTE_GONE = "这条申诉已经处理过了。"
+DISPUTE_ALREADY_CORRECTED = "这条记录已经更正过一次，不能再次申诉或更正。"
+DISPUTE_ALREADY_OPEN = "这条记录已有申诉正在处理，请等待处理结果。"
+DISPUTE_NOT_ALLOWED = "人工调整和更正记录不能申诉。如有疑问，请联系工作人员。"
+DISPUTE_REFUSED = {"adjustment": DISPUTE_NOT_ALLOWED, "corrected": DISPUTE_ALREADY_CORRECTED,
+                   "open": DISPUTE_ALREADY_OPEN}
 REMINDERS_OFF = "已关闭积分提醒。可随时在 /credits 中重新开启。"
 REMINDERS_ON = "已开启积分提醒。"
 REMINDER_TEXT = (

@@ -5,17 +5,23 @@ from __future__ import annotations
 import enum
 import secrets
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from store.models import Member, MemberGroup, Role
+from store.models import InviteAttempt, Member, MemberGroup, Role
 from store.roster import RosterRow
 
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 CODE_LENGTH = 8
+# Failed binding attempts, counted in the database (a restart forgets nothing): per Telegram account, and
+# per code (so many accounts cannot keep trying one code either).
+MAX_FAILED_BINDS_PER_ACCOUNT = 5
+FAILED_BINDS_ACCOUNT_WINDOW = timedelta(minutes=10)
+MAX_FAILED_BINDS_PER_CODE = 5
+FAILED_BINDS_CODE_WINDOW = timedelta(hours=24)
 
 
 def new_invite_code() -> str:
@@ -129,6 +135,7 @@ class BindOutcome(enum.Enum):
     CODE_USED = "code_used"  # the code's member is bound to another account
     UNKNOWN_CODE = "unknown_code"
     INACTIVE = "inactive"
+    TOO_MANY = "too_many"  # too many failed attempts from this account or on this code: not even looked up
 
 
 @dataclass(frozen=True)
@@ -138,22 +145,41 @@ class BindResult:
 
 
 async def bind(session: AsyncSession, *, code: str, telegram_id: int, now: datetime) -> BindResult:
-    """Bind a Telegram account to the member holding ``code``; a code binds one account, once."""
+    """Bind a Telegram account to the member holding ``code``; a code binds one account, once.
+
+    Failures (unknown, used, inactive) are recorded; after too many from this account or on this code the
+    code is not even looked up (TOO_MANY). Callers must answer all failures alike, so a reply never tells a
+    guesser that a code exists."""
     existing = await get_by_telegram_id(session, telegram_id=telegram_id)
     if existing is not None:
         return BindResult(BindOutcome.ALREADY_BOUND, existing)
-    member = await session.scalar(select(Member).where(Member.invite_code == normalise_code(code)))
-    if member is None:
-        return BindResult(BindOutcome.UNKNOWN_CODE)
-    if not member.active:
-        return BindResult(BindOutcome.INACTIVE, member)
-    if member.telegram_id is not None:
-        return BindResult(BindOutcome.CODE_USED, member)
+    normalised = normalise_code(code)[:32]
+    if await bind_locked(session, code=normalised, telegram_id=telegram_id, now=now):
+        return BindResult(BindOutcome.TOO_MANY)
+    member = await session.scalar(select(Member).where(Member.invite_code == normalised))
+    outcome = (BindOutcome.UNKNOWN_CODE if member is None else BindOutcome.INACTIVE if not member.active
+               else BindOutcome.CODE_USED if member.telegram_id is not None else None)
+    if outcome is not None:
+        session.add(InviteAttempt(telegram_id=telegram_id, code=normalised, outcome=outcome.value, at=now))
+        await session.flush()
+        return BindResult(outcome, member)
+    assert member is not None
     member.telegram_id = telegram_id
     member.bound_at = now
     member.updated_at = now
     await session.flush()
     return BindResult(BindOutcome.BOUND, member)
+
+
+async def bind_locked(session: AsyncSession, *, code: str, telegram_id: int, now: datetime) -> bool:
+    """Too many failed attempts lately from this account, or on this (normalised) code?"""
+    by_account = await session.scalar(select(func.count(InviteAttempt.id)).where(
+        InviteAttempt.telegram_id == telegram_id, InviteAttempt.at >= now - FAILED_BINDS_ACCOUNT_WINDOW))
+    if (by_account or 0) >= MAX_FAILED_BINDS_PER_ACCOUNT:
+        return True
+    by_code = await session.scalar(select(func.count(InviteAttempt.id)).where(
+        InviteAttempt.code == code, InviteAttempt.at >= now - FAILED_BINDS_CODE_WINDOW))
+    return (by_code or 0) >= MAX_FAILED_BINDS_PER_CODE
 
 
 async def find_by_segment(session: AsyncSession, *, kind: str, value: str) -> list[Member]:

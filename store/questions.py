@@ -67,13 +67,24 @@ async def set_feedback(session: AsyncSession, *, question_id: int, member_id: in
     return True
 
 
-async def mark_passed_to_staff(session: AsyncSession, *, question_id: int, member_id: int) -> QuestionLog | None:
+async def mark_passed_to_staff(
+    session: AsyncSession, *, question_id: int, member_id: int
+) -> tuple[QuestionLog | None, bool]:
+    """Mark the member's own question as passed to staff: ``(question, True)`` the first time only,
+    ``(question, False)`` when it was passed on already, ``(None, False)`` when it is not theirs."""
     entry = await session.get(QuestionLog, question_id)
     if entry is None or entry.member_id != member_id:
-        return None
-    entry.passed_to_staff = True
-    await session.flush()
-    return entry
+        return None, False
+    result = await session.execute(  # one conditional UPDATE: two presses at once cannot both pass it on
+        update(QuestionLog)
+        .where(QuestionLog.id == question_id, QuestionLog.passed_to_staff.is_(False))
+        .values(passed_to_staff=True)
+        .execution_options(synchronize_session=False)
+    )
+    first = getattr(result, "rowcount", 0) == 1
+    if first:
+        entry.passed_to_staff = True
+    return entry, first
 
 
 @dataclass(frozen=True)

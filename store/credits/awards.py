@@ -121,6 +121,7 @@ async def award(
     title: str | None = None,
     note: str | None = None,
     apply_caps: bool = True,
+    reverses_id: int | None = None,
 ) -> AwardResult:
     """Record points for one piece of evidence, at most once; caps apply inside this transaction."""
     existing = await find_entry(
@@ -152,6 +153,7 @@ async def award(
         rules_version=rules.rules_version,
         title=title,
         note=note,
+        reverses_id=reverses_id,
         created_at=at,
     )
     try:

@@ -1,27 +1,50 @@
-"""Offline events (线下活动): short codes, the check-in window, once per member, location, manual marks."""
+"""Offline events (线下活动): short codes, the check-in window, once per member, location, manual marks.
+
+Presence, not knowledge of a code, earns the points (issue #16): the QR code staff project carries a
+signed token that changes every 30 seconds and is accepted for about a minute, so a forwarded
+screenshot stops working; the typed code is a fallback whose attempts are limited per member and per
+event (kept in the database) and whose check-ins staff see flagged; an event can require a shared
+location inside its radius.
+"""
 
 from __future__ import annotations
 
+import base64
 import enum
+import hashlib
+import hmac
 import math
 import re
 import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Literal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from store import audit
 from store.credits.awards import DEFAULT_TZ, AwardResult, award
 from store.credits.rules import CreditRules
-from store.models import CreditEvent, EventAttendance, Member
+from store.models import CreditEvent, EventAttendance, EventCheckinAttempt, EventQrPage, Member
 
 CODE_PREFIX = "EVT-"
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 CODE_RE = re.compile(r"^(?:EVT[-_ ]?)?([A-Z0-9]{4,6})$", re.I)
 EARTH_RADIUS_M = 6_371_000.0
+
+# Rotating QR tokens: ``EVT-<event id>-<time step>-<signature>`` (base 36, base64url), at most 64 characters
+# of A-Z a-z 0-9 _ - as Telegram allows in a /start payload.
+TOKEN_STEP_SECONDS = 30
+TOKEN_VALID_STEPS = 3  # the step it was made in and the next two: 60 to 90 seconds
+TOKEN_RE = re.compile(r"^EVT-([0-9a-z]{1,10})-([0-9a-z]{1,10})-([A-Za-z0-9_-]{16})$")
+# Typed codes: wrong codes per member, and tries per member at one event (too early, too late, too far).
+MAX_TYPED_FAILURES = 5
+TYPED_FAILURE_WINDOW = timedelta(hours=24)
+MAX_TRIES_PER_EVENT = 3
+# An event that requires a location waits this long for it after the code or QR code.
+LOCATION_WAIT = timedelta(minutes=10)
 
 
 def new_code() -> str:
@@ -73,6 +96,7 @@ class EventSpec:
     longitude: float | None = None
     radius_m: int | None = None
     code: str | None = None
+    require_location: bool = False
 
 
 async def create_event(
@@ -82,6 +106,8 @@ async def create_event(
         raise EventError("bad_type")
     if spec.ends_at <= spec.starts_at:
         raise EventError("bad_times")
+    if spec.require_location and (spec.latitude is None or spec.longitude is None or spec.radius_m is None):
+        raise EventError("location_needs_place")
     code = spec.code.upper() if spec.code else None
     if code is not None:
         if normalise_code(CODE_PREFIX + code) != code:
@@ -105,6 +131,7 @@ async def create_event(
         latitude=spec.latitude,
         longitude=spec.longitude,
         radius_m=spec.radius_m,
+        require_location=spec.require_location,
         created_by=creator.id if creator else None,
         created_at=now,
     )
@@ -112,7 +139,8 @@ async def create_event(
     await session.flush()
     await audit.record(
         session, actor=creator, action="credits.event_create", at=now, target=f"event:{event.id}",
-        detail={"code": code, "title": spec.title, "rule_id": spec.rule_id, "points": points},
+        detail={"code": code, "title": spec.title, "rule_id": spec.rule_id, "points": points,
+                "require_location": spec.require_location},
     )
     return event
 
@@ -133,18 +161,31 @@ def window(event: CreditEvent, rules: CreditRules) -> tuple[datetime, datetime]:
 
 
 class CheckinOutcome(enum.Enum):
+    """What became of one check-in attempt (also stored, as its value, in ``credit_event_attempts``)."""
+
     RECORDED = "recorded"
     ALREADY = "already"
     TOO_EARLY = "too_early"
     CLOSED = "closed"
+    NEED_LOCATION = "need_location"  # the event requires a location: waiting for it
+    FAR = "far"  # the location sent is outside the radius
+    NOT_FOUND = "not_found"  # a typed code that is no event's
+    LOCKED = "locked"  # too many typed attempts: refused without looking
+    EXPIRED = "expired"  # a QR token older than about a minute (a forwarded screenshot)
+    INVALID = "invalid"  # a QR token with a wrong signature
+
+
+# Attempts at one event that count against MAX_TRIES_PER_EVENT.
+_EVENT_TRIES = (CheckinOutcome.TOO_EARLY.value, CheckinOutcome.CLOSED.value, CheckinOutcome.FAR.value)
 
 
 @dataclass(frozen=True)
 class EventCheckin:
     outcome: CheckinOutcome
-    event: CreditEvent
+    event: CreditEvent | None
     attendance: EventAttendance | None = None
     award: AwardResult | None = None
+    distance_m: float | None = None
 
 
 def event_day(event: CreditEvent, tz: ZoneInfo = DEFAULT_TZ) -> date:
@@ -175,20 +216,82 @@ async def _record(
     return EventCheckin(CheckinOutcome.RECORDED, event, attendance, result)
 
 
+async def log_attempt(
+    session: AsyncSession, *, member_id: int, event_id: int | None, method: str, outcome: CheckinOutcome,
+    now: datetime,
+) -> None:
+    session.add(EventCheckinAttempt(member_id=member_id, event_id=event_id, method=method, outcome=outcome.value,
+                                    at=now))
+    await session.flush()
+
+
+async def _count_attempts(session: AsyncSession, *where: ColumnElement[bool]) -> int:
+    return int(await session.scalar(select(func.count(EventCheckinAttempt.id)).where(*where)) or 0)
+
+
+async def typed_locked(session: AsyncSession, *, member_id: int, event_id: int | None, now: datetime) -> bool:
+    """Has this member used up the typed-code attempts (wrong codes lately, or tries at this event)?"""
+    wrong = await _count_attempts(
+        session, EventCheckinAttempt.member_id == member_id, EventCheckinAttempt.method == "code",
+        EventCheckinAttempt.outcome == CheckinOutcome.NOT_FOUND.value,
+        EventCheckinAttempt.at >= now - TYPED_FAILURE_WINDOW,
+    )
+    if wrong >= MAX_TYPED_FAILURES:
+        return True
+    if event_id is None:
+        return False
+    tries = await _count_attempts(
+        session, EventCheckinAttempt.member_id == member_id, EventCheckinAttempt.event_id == event_id,
+        EventCheckinAttempt.method == "code", EventCheckinAttempt.outcome.in_(_EVENT_TRIES),
+    )
+    return tries >= MAX_TRIES_PER_EVENT
+
+
 async def check_in(
     session: AsyncSession, *, rules: CreditRules, event: CreditEvent, member_id: int, now: datetime,
     method: str = "code", tz: ZoneInfo = DEFAULT_TZ,
 ) -> EventCheckin:
-    """A member's own check-in: only inside the window, once per event."""
+    """A member's own check-in: only inside the window, once per event, with a location if the event wants one.
+
+    The attempt is logged (``credit_event_attempts``) whatever its outcome."""
     existing = await _attendance(session, event_id=event.id, member_id=member_id)
-    if existing is not None:
-        return EventCheckin(CheckinOutcome.ALREADY, event, existing)
     opens, closes = window(event, rules)
-    if now < opens:
-        return EventCheckin(CheckinOutcome.TOO_EARLY, event)
-    if now > closes:
-        return EventCheckin(CheckinOutcome.CLOSED, event)
-    return await _record(session, rules=rules, event=event, member_id=member_id, now=now, method=method, tz=tz)
+    if existing is not None:
+        result = EventCheckin(CheckinOutcome.ALREADY, event, existing)
+    elif now < opens:
+        result = EventCheckin(CheckinOutcome.TOO_EARLY, event)
+    elif now > closes:
+        result = EventCheckin(CheckinOutcome.CLOSED, event)
+    elif event.require_location and event.has_place:
+        result = EventCheckin(CheckinOutcome.NEED_LOCATION, event)
+    else:
+        result = await _record(session, rules=rules, event=event, member_id=member_id, now=now, method=method,
+                               tz=tz)
+    await log_attempt(session, member_id=member_id, event_id=event.id, method=method, outcome=result.outcome,
+                      now=now)
+    return result
+
+
+async def check_in_by_code(
+    session: AsyncSession, *, rules: CreditRules, text: str, member_id: int, now: datetime,
+    tz: ZoneInfo = DEFAULT_TZ,
+) -> EventCheckin:
+    """A typed code (the fallback for a camera that fails): limited per member and per event."""
+    if await typed_locked(session, member_id=member_id, event_id=None, now=now):
+        await log_attempt(session, member_id=member_id, event_id=None, method="code",
+                          outcome=CheckinOutcome.LOCKED, now=now)
+        return EventCheckin(CheckinOutcome.LOCKED, None)
+    code = normalise_code(text)
+    event = await get_by_code(session, code=code) if code else None
+    if event is None:
+        await log_attempt(session, member_id=member_id, event_id=None, method="code",
+                          outcome=CheckinOutcome.NOT_FOUND, now=now)
+        return EventCheckin(CheckinOutcome.NOT_FOUND, None)
+    if await typed_locked(session, member_id=member_id, event_id=event.id, now=now):
+        await log_attempt(session, member_id=member_id, event_id=event.id, method="code",
+                          outcome=CheckinOutcome.LOCKED, now=now)
+        return EventCheckin(CheckinOutcome.LOCKED, event)
+    return await check_in(session, rules=rules, event=event, member_id=member_id, now=now, method="code", tz=tz)
 
 
 async def mark_attendance(
@@ -223,6 +326,7 @@ async def record_location(
             EventAttendance.method != "manual",
             EventAttendance.at >= now - within,
             CreditEvent.latitude.is_not(None),
+            CreditEvent.require_location.is_(False),  # those were checked when recorded
         )
         .order_by(EventAttendance.at.desc())
         .limit(1)
@@ -250,3 +354,159 @@ async def attendance_list(session: AsyncSession, *, event_id: int) -> list[tuple
 
 async def recent_events(session: AsyncSession, *, limit: int = 10) -> list[CreditEvent]:
     return list(await session.scalars(select(CreditEvent).order_by(CreditEvent.starts_at.desc()).limit(limit)))
+
+
+# --- rotating QR tokens ------------------------------------------------------------------------------
+
+
+def _b36(number: int) -> str:
+    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
+    out = ""
+    while True:
+        number, rest = divmod(number, 36)
+        out = digits[rest] + out
+        if not number:
+            return out
+
+
+def token_step(at: datetime) -> int:
+    return int(at.timestamp()) // TOKEN_STEP_SECONDS
+
+
+def _signature(secret: bytes, event_id: int, code: str, step: int) -> str:
+    digest = hmac.new(secret, f"event-checkin:{event_id}:{code}:{step}".encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest[:12]).decode("ascii")  # 16 characters, no padding
+
+
+def checkin_token(secret: bytes, *, event_id: int, code: str, at: datetime) -> str:
+    """The payload of the QR code shown at ``at``: valid for this 30-second step and the next two."""
+    step = token_step(at)
+    return f"{CODE_PREFIX}{_b36(event_id)}-{_b36(step)}-{_signature(secret, event_id, code, step)}"
+
+
+@dataclass(frozen=True)
+class ParsedToken:
+    event_id: int
+    step: int
+    signature: str
+
+
+def parse_token(text: str) -> ParsedToken | None:
+    match = TOKEN_RE.match(text.strip())
+    if not match:
+        return None
+    return ParsedToken(int(match.group(1), 36), int(match.group(2), 36), match.group(3))
+
+
+def token_status(secret: bytes, token: ParsedToken, *, event: CreditEvent, now: datetime
+                 ) -> Literal["ok", "expired", "invalid"]:
+    expected = _signature(secret, event.id, event.code, token.step)
+    if not hmac.compare_digest(token.signature.encode(), expected.encode()):
+        return "invalid"
+    age = token_step(now) - token.step
+    if -1 <= age < TOKEN_VALID_STEPS:  # one step ahead is clock skew between processes
+        return "ok"
+    return "expired" if age > 0 else "invalid"
+
+
+async def check_in_by_token(
+    session: AsyncSession, *, rules: CreditRules, secret: bytes, text: str, member_id: int, now: datetime,
+    tz: ZoneInfo = DEFAULT_TZ,
+) -> EventCheckin:
+    """A scanned QR code (deep link ``/start EVT-…``): the signed token must be fresh."""
+    token = parse_token(text)
+    event = await get_event(session, event_id=token.event_id) if token is not None else None
+    if token is None or event is None:
+        await log_attempt(session, member_id=member_id, event_id=None, method="link",
+                          outcome=CheckinOutcome.INVALID, now=now)
+        return EventCheckin(CheckinOutcome.INVALID, None)
+    status = token_status(secret, token, event=event, now=now)
+    if status != "ok":
+        outcome = CheckinOutcome.EXPIRED if status == "expired" else CheckinOutcome.INVALID
+        await log_attempt(session, member_id=member_id, event_id=event.id, method="link", outcome=outcome, now=now)
+        return EventCheckin(outcome, event)
+    return await check_in(session, rules=rules, event=event, member_id=member_id, now=now, method="link", tz=tz)
+
+
+async def check_in_with_location(
+    session: AsyncSession, *, rules: CreditRules, member_id: int, latitude: float, longitude: float,
+    now: datetime, tz: ZoneInfo = DEFAULT_TZ,
+) -> EventCheckin | None:
+    """The location for a check-in that waits for one (an event with 定位=必需); None if none waits."""
+    row = (await session.execute(
+        select(EventCheckinAttempt, CreditEvent)
+        .join(CreditEvent, CreditEvent.id == EventCheckinAttempt.event_id)
+        .where(
+            EventCheckinAttempt.member_id == member_id,
+            EventCheckinAttempt.outcome == CheckinOutcome.NEED_LOCATION.value,
+            EventCheckinAttempt.at >= now - LOCATION_WAIT,
+        )
+        .order_by(EventCheckinAttempt.at.desc(), EventCheckinAttempt.id.desc())
+        .limit(1)
+    )).first()
+    if row is None:
+        return None
+    attempt, event = row
+    existing = await _attendance(session, event_id=event.id, member_id=member_id)
+    if existing is not None:
+        return None
+    if event.latitude is None or event.longitude is None or event.radius_m is None:
+        return None
+    far_tries = await _count_attempts(
+        session, EventCheckinAttempt.member_id == member_id, EventCheckinAttempt.event_id == event.id,
+        EventCheckinAttempt.outcome == CheckinOutcome.FAR.value,
+    )
+    distance = round(distance_m(latitude, longitude, event.latitude, event.longitude), 1)
+    if far_tries >= MAX_TRIES_PER_EVENT:
+        result = EventCheckin(CheckinOutcome.LOCKED, event, distance_m=distance)
+    elif now > window(event, rules)[1]:
+        result = EventCheckin(CheckinOutcome.CLOSED, event, distance_m=distance)
+    elif distance > event.radius_m:
+        result = EventCheckin(CheckinOutcome.FAR, event, distance_m=distance)
+    else:
+        result = await _record(session, rules=rules, event=event, member_id=member_id, now=now,
+                               method=attempt.method, tz=tz)
+        assert result.attendance is not None
+        result.attendance.latitude, result.attendance.longitude = latitude, longitude
+        result.attendance.distance_m = distance
+        await session.flush()
+        result = EventCheckin(result.outcome, event, result.attendance, result.award, distance)
+    await log_attempt(session, member_id=member_id, event_id=event.id, method=attempt.method,
+                      outcome=result.outcome, now=now)
+    return result
+
+
+async def members_awaiting_location(session: AsyncSession, *, now: datetime) -> list[int]:
+    """Telegram ids of members whose check-in waits for a location (to route their next location after a restart)."""
+    rows = await session.scalars(
+        select(Member.telegram_id)
+        .join(EventCheckinAttempt, EventCheckinAttempt.member_id == Member.id)
+        .where(EventCheckinAttempt.outcome == CheckinOutcome.NEED_LOCATION.value,
+               EventCheckinAttempt.at >= now - LOCATION_WAIT, Member.telegram_id.is_not(None))
+        .distinct()
+    )
+    return [int(t) for t in rows if t is not None]
+
+
+# --- QR pages (staff messages renewed in place) -------------------------------------------------------
+
+
+async def add_qr_page(session: AsyncSession, *, event_id: int, chat_id: int, message_id: int, now: datetime
+                      ) -> EventQrPage:
+    page = EventQrPage(event_id=event_id, chat_id=chat_id, message_id=message_id, created_at=now)
+    session.add(page)
+    await session.flush()
+    return page
+
+
+async def qr_pages(session: AsyncSession) -> list[tuple[EventQrPage, CreditEvent]]:
+    rows = await session.execute(
+        select(EventQrPage, CreditEvent).join(CreditEvent, CreditEvent.id == EventQrPage.event_id)
+        .order_by(EventQrPage.id)
+    )
+    return [(page, event) for page, event in rows.all()]
+
+
+async def drop_qr_page(session: AsyncSession, *, page_id: int) -> None:
+    await session.execute(delete(EventQrPage).where(EventQrPage.id == page_id))
+

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from store import audit
@@ -18,32 +19,82 @@ from store.models import CreditDispute, CreditEntry, Member, ReminderPreference,
 async def adjust(
     session: AsyncSession, *, rules: CreditRules, member: Member, rule_id: str, points: int, reason: str,
     staff: Member | None, now: datetime, day: date, actor_label: str | None = None,
+    reverses: CreditEntry | None = None,
 ) -> CreditEntry:
-    """A manual adjustment (positive or negative) with a reason; its evidence is the audit log entry."""
+    """A manual adjustment (positive or negative) with a reason; its evidence is the audit log entry.
+
+    With ``reverses`` it is the correction of that entry (its points negated by the caller); the ledger's
+    unique ``reverses_id`` makes a second reversal of one entry impossible (IntegrityError)."""
     if rule_id not in rules.types:
         raise ValueError(f"unknown credit type {rule_id!r} (known: {', '.join(rules.type_ids())})")
     if not reason.strip():
         raise ValueError("a reason is required")
     log = await audit.record(
         session, actor=staff, actor_label=actor_label, action="credits.adjust", at=now,
-        target=f"member:{member.id}", detail={"member": member.name, "rule_id": rule_id, "points": points},
+        target=f"member:{member.id}",
+        detail={"member": member.name, "rule_id": rule_id, "points": points,
+                **({"reverses": reverses.id} if reverses is not None else {})},
         note=reason,
     )
     result = await award(
         session, rules=rules, member_id=member.id, rule_id=rule_id, source_type="adjustment",
         source_id=f"audit:{log.id}", requested_points=points, activity_date=day, at=now,
-        title="人工调整", note=reason, apply_caps=False,
+        title="人工调整", note=reason, apply_caps=False, reverses_id=reverses.id if reverses is not None else None,
     )
     return result.entry
+
+
+async def reversal_of(session: AsyncSession, *, entry_id: int) -> CreditEntry | None:
+    """The entry that reverses (corrects) ``entry_id``, if it was corrected."""
+    return await session.scalar(select(CreditEntry).where(CreditEntry.reverses_id == entry_id))
+
+
+async def corrected_ids(session: AsyncSession, *, entry_ids: list[int]) -> set[int]:
+    """Which of these entries were corrected already (reversed, or a dispute on them ended 'corrected')."""
+    if not entry_ids:
+        return set()
+    reversed_ = await session.scalars(select(CreditEntry.reverses_id).where(CreditEntry.reverses_id.in_(entry_ids)))
+    disputed = await session.scalars(select(CreditDispute.entry_id).where(
+        CreditDispute.entry_id.in_(entry_ids), CreditDispute.status == "corrected"))
+    return {int(i) for i in reversed_ if i is not None} | {int(i) for i in disputed}
 
 
 # --- disputes -----------------------------------------------------------------------------------------
 
 
+class DisputeError(Exception):
+    """A dispute or correction the ledger refuses: ``adjustment`` (not disputable), ``corrected`` (already
+    corrected once), ``open`` (a dispute on this entry is open already)."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+def _disputable(entry: CreditEntry) -> bool:
+    return entry.source_type != "adjustment" and entry.reverses_id is None
+
+
+async def _check_disputable(session: AsyncSession, *, entry: CreditEntry, other_than: int | None = None) -> None:
+    if not _disputable(entry):
+        raise DisputeError("adjustment")
+    if await corrected_ids(session, entry_ids=[entry.id]):
+        raise DisputeError("corrected")
+    open_ = select(CreditDispute.id).where(CreditDispute.entry_id == entry.id, CreditDispute.status == "open")
+    if other_than is not None:
+        open_ = open_.where(CreditDispute.id != other_than)
+    if await session.scalar(open_.limit(1)) is not None:
+        raise DisputeError("open")
+
+
 async def open_dispute(session: AsyncSession, *, entry: CreditEntry, member_id: int, now: datetime) -> CreditDispute:
-    """Start a dispute on one of the member's own entries; the reason comes in the next message."""
+    """Start a dispute on one of the member's own entries; the reason comes in the next message.
+
+    Refused (DisputeError) for adjustments and reversals, for an entry corrected already, and while a
+    dispute on the entry is open."""
     if entry.member_id != member_id:
         raise PermissionError("not the member's entry")
+    await _check_disputable(session, entry=entry)
     await session.execute(
         delete(CreditDispute).where(CreditDispute.member_id == member_id, CreditDispute.status == "drafting")
     )
@@ -66,9 +117,17 @@ async def members_drafting_disputes(session: AsyncSession) -> list[int]:
 
 
 async def submit_dispute(session: AsyncSession, *, dispute: CreditDispute, reason: str) -> CreditDispute:
-    dispute.reason = reason.strip()[:1000]
-    dispute.status = "open"
-    await session.flush()
+    """The reason arrived: the dispute is open (DisputeError if the entry got another open dispute meanwhile)."""
+    entry = await session.get(CreditEntry, dispute.entry_id)
+    if entry is None:
+        raise DisputeError("adjustment")
+    await _check_disputable(session, entry=entry, other_than=dispute.id)
+    try:
+        async with session.begin_nested():  # the partial unique index settles a race between two submits
+            dispute.reason = reason.strip()[:1000]
+            dispute.status = "open"
+    except IntegrityError:
+        raise DisputeError("open") from None
     return dispute
 
 
@@ -86,18 +145,30 @@ async def resolve_dispute(
     session: AsyncSession, *, rules: CreditRules, dispute: CreditDispute, staff: Member, correct: bool,
     now: datetime, day: date, note: str | None = None,
 ) -> CreditDispute:
-    """Staff decide: uphold the entry, or correct it by reversing its points (history stays append-only)."""
+    """Staff decide: uphold the entry, or correct it by a reversal naming it (history stays append-only).
+
+    An entry is corrected at most once: a second correction raises DisputeError("corrected") and changes
+    nothing (the unique ``reverses_id`` refuses it even when two staff press at the same moment)."""
     if dispute.status != "open":
         raise ValueError("dispute is not open")
     entry = await session.get(CreditEntry, dispute.entry_id)
     member = await session.get(Member, dispute.member_id)
     if entry is None or member is None:
         raise ValueError("dispute refers to a missing entry")
-    if correct and entry.points:
-        await adjust(
-            session, rules=rules, member=member, rule_id=entry.rule_id, points=-entry.points,
-            reason=f"申诉 #{dispute.id} 更正：{dispute.reason or ''}", staff=staff, now=now, day=entry.activity_date,
-        )
+    if correct:
+        if not _disputable(entry):
+            raise DisputeError("adjustment")
+        if await corrected_ids(session, entry_ids=[entry.id]):
+            raise DisputeError("corrected")
+        try:
+            async with session.begin_nested():
+                await adjust(
+                    session, rules=rules, member=member, rule_id=entry.rule_id, points=-entry.points,
+                    reason=f"申诉 #{dispute.id} 更正：{dispute.reason or ''}", staff=staff, now=now,
+                    day=entry.activity_date, reverses=entry,
+                )
+        except IntegrityError:
+            raise DisputeError("corrected") from None
     dispute.status = "corrected" if correct else "upheld"
     dispute.resolved_at = now
     dispute.resolved_by = staff.id

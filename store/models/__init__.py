@@ -2,13 +2,15 @@
 
 from store.models.base import Base
 from store.models.broadcasts import Broadcast, BroadcastDelivery, BroadcastDraft, MemberPreference
-from store.models.core import AuditLog, Member, MemberGroup, ProcessedUpdate, Role
+from store.models.core import AppSecret, AuditLog, InviteAttempt, Member, MemberGroup, ProcessedUpdate, Role
 from store.models.credits import (
     CheckinDraft,
     CreditDispute,
     CreditEntry,
     CreditEvent,
     EventAttendance,
+    EventCheckinAttempt,
+    EventQrPage,
     ReminderPreference,
     StudyCheckin,
 )
@@ -25,6 +27,7 @@ from store.models.proposals import (
 )
 
 __all__ = [
+    "AppSecret",
     "AuditLog",
     "Base",
     "Broadcast",
@@ -35,7 +38,10 @@ __all__ = [
     "CreditEntry",
     "CreditEvent",
     "EventAttendance",
+    "EventCheckinAttempt",
+    "EventQrPage",
     "FaqEntry",
+    "InviteAttempt",
     "Member",
     "MemberGroup",
     "MemberPreference",

@@ -100,3 +100,25 @@ class AuditLog(Base):
     target: Mapped[str | None] = mapped_column(String(128))
     detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     note: Mapped[str | None] = mapped_column(Text)
+
+
+class InviteAttempt(Base):
+    """A failed attempt to bind with an invite code, kept (not in memory) to limit guessing per account and code."""
+
+    __tablename__ = "invite_attempts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    telegram_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    code: Mapped[str] = mapped_column(String(32), index=True)  # normalised as typed
+    outcome: Mapped[str] = mapped_column(String(16))  # unknown_code | code_used | inactive (for staff only)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+class AppSecret(Base):
+    """A random secret generated once and shared by every process (e.g. the key signing event QR codes)."""
+
+    __tablename__ = "app_secrets"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -4,7 +4,20 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, Date, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Date,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from store.models.base import Base
@@ -27,6 +40,8 @@ class CreditEvent(Base):
     latitude: Mapped[float | None] = mapped_column(Float)
     longitude: Mapped[float | None] = mapped_column(Float)
     radius_m: Mapped[int | None] = mapped_column(Integer)
+    # Check-in counts only with a shared location inside the radius (定位=必需).
+    require_location: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_by: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
@@ -45,7 +60,7 @@ class EventAttendance(Base):
     event_id: Mapped[int] = mapped_column(ForeignKey("credit_events.id", ondelete="CASCADE"), index=True)
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), index=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime())
-    method: Mapped[str] = mapped_column(String(16))  # code | link | manual
+    method: Mapped[str] = mapped_column(String(16))  # code (typed) | link (rotating QR) | manual
     latitude: Mapped[float | None] = mapped_column(Float)
     longitude: Mapped[float | None] = mapped_column(Float)
     distance_m: Mapped[float | None] = mapped_column(Float)
@@ -90,7 +105,11 @@ class CreditEntry(Base):
     """One line of the points ledger; every line names its evidence, and evidence counts once."""
 
     __tablename__ = "credit_entries"
-    __table_args__ = (UniqueConstraint("member_id", "rule_id", "source_type", "source_id"),)
+    __table_args__ = (
+        UniqueConstraint("member_id", "rule_id", "source_type", "source_id"),
+        # An entry is reversed (corrected) at most once, even when two staff press at the same moment.
+        Index("uq_credit_entries_reverses_id", "reverses_id", unique=True),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), index=True)
@@ -105,19 +124,30 @@ class CreditEntry(Base):
     rules_version: Mapped[str] = mapped_column(String(64))
     title: Mapped[str | None] = mapped_column(String(200))
     note: Mapped[str | None] = mapped_column(Text)
+    # A correction is a reversal naming the entry it reverses (unique index above). No foreign key: adding
+    # one would make SQLite rebuild the ledger table, and the rebuild's DROP would cascade to the disputes.
+    reverses_id: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+OPEN_DISPUTE = text("status = 'open'")
 
 
 class CreditDispute(Base):
     """A member's objection (申诉) to one ledger entry, resolved by staff."""
 
     __tablename__ = "credit_disputes"
+    # At most one open dispute per entry (a partial unique index: SQLite and PostgreSQL).
+    __table_args__ = (
+        Index("uq_credit_disputes_open_entry", "entry_id", unique=True,
+              sqlite_where=OPEN_DISPUTE, postgresql_where=OPEN_DISPUTE),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     entry_id: Mapped[int] = mapped_column(ForeignKey("credit_entries.id", ondelete="CASCADE"), index=True)
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), index=True)
     reason: Mapped[str | None] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(16))  # drafting | open | upheld | corrected
+    status: Mapped[str] = mapped_column(String(16))  # drafting | open | upheld | corrected | duplicate (0007)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     resolved_by: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"))
@@ -134,3 +164,30 @@ class ReminderPreference(Base):
     )
     opted_out: Mapped[bool] = mapped_column(Boolean, default=False)
     last_reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class EventCheckinAttempt(Base):
+    """One attempt to check in to an event (typed code, QR link or location), kept to limit guessing."""
+
+    __tablename__ = "credit_event_attempts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), index=True)
+    # The event the attempt named, when it named one (a wrong code names none).
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("credit_events.id", ondelete="CASCADE"), index=True)
+    method: Mapped[str] = mapped_column(String(16))  # code | link
+    outcome: Mapped[str] = mapped_column(String(16))  # see store.credits.events.AttemptOutcome
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+class EventQrPage(Base):
+    """A staff message showing an event's rotating QR code, renewed in place while check-in is open."""
+
+    __tablename__ = "credit_event_qr_pages"
+    __table_args__ = (UniqueConstraint("chat_id", "message_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("credit_events.id", ondelete="CASCADE"), index=True)
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    message_id: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -77,7 +77,7 @@ STAFF_CHAT_TEXTS = _templates(texts.STAFF_ALERT, texts.STAFF_QUESTION_ALERT, tex
                               texts.EVENT_STAFF_FAR, texts.PROPOSAL_DIGEST + "(?s:.*)")
 # What an unbound stranger may be told (binding, refusals, menus of nothing).
 STRANGER_TEXTS = _templates(
-    texts.UNBOUND, texts.UNBOUND[:190], texts.CODE_UNKNOWN, texts.CODE_USED, texts.CODE_INACTIVE,
+    texts.UNBOUND, texts.UNBOUND[:190], texts.CODE_UNKNOWN,
     texts.CODE_TOO_MANY, texts.BOUND_WELCOME, texts.ALREADY_BOUND, texts.HELP_UNBOUND, texts.UNKNOWN_COMMAND,
     texts.STALE_BUTTON, texts.PRIVATE_ONLY, texts.TOO_LONG, texts.STAFF_ONLY,
 )

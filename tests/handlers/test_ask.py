@@ -127,3 +127,14 @@ async def test_too_long_question_and_no_knowledge_base(
     assert long.text == texts.QUESTION_TOO_LONG.format(length=600, limit=500)
     assert services.knowledge is None
     assert (await chat.send(MEMBER, "委员每年参加几次集中学习")).text.startswith(texts.KB_UNAVAILABLE)
+
+
+async def test_a_question_is_passed_to_staff_once(
+    kb: KnowledgeBase, people: list[Member], chat: Dialogue, fake: FakeBotApi
+) -> None:
+    refused = await chat.send(MEMBER, "股票怎么买")
+    assert refused.buttons == [texts.BTN_PASS_TO_STAFF]
+    presses = [await chat.tap(MEMBER, texts.BTN_PASS_TO_STAFF) for _ in range(5)]
+    assert len(fake.bot_calls("sendMessage", chat_id=STAFF_CHAT_ID)) == 1
+    assert texts.PASSED_TO_STAFF in presses[0].text
+    assert all(texts.ALREADY_PASSED_TO_STAFF in p.text for p in presses[1:])

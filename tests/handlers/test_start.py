@@ -70,7 +70,7 @@ async def test_code_binds_only_one_account(chat: Dialogue, people: list[Member],
     code = people[2].invite_code
     await chat.send(NEWCOMER, f"/start {code}")
     replies = await chat.send(STRANGER, f"/start {code}")
-    assert replies.texts == [texts.CODE_USED]
+    assert replies.texts == [texts.CODE_UNKNOWN]  # the same reply as an unknown code
     assert await telegram_id_of(services, people[2]) == NEWCOMER
     assert (await chat.send(STRANGER, "/help")).texts == [texts.HELP_UNBOUND]
 

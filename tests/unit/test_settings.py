@@ -65,3 +65,17 @@ def test_secrets_are_not_echoed_in_errors(monkeypatch: pytest.MonkeyPatch) -> No
     with pytest.raises(SettingsError) as info:
         load_settings()
     assert "WEBHOOK_SECRET" in str(info.value) and "spaces" not in str(info.value)
+
+
+def test_event_token_secret_is_checked_and_wired(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from bot.services import build_services
+    from handlers.events import EventTokenSecret
+
+    monkeypatch.setenv("EVENT_TOKEN_SECRET", "tooshort")
+    with pytest.raises(SettingsError) as info:
+        load_settings()
+    assert "EVENT_TOKEN_SECRET" in str(info.value) and "tooshort" not in str(info.value)
+    monkeypatch.setenv("EVENT_TOKEN_SECRET", "a-long-enough-shared-secret")
+    settings = load_settings(data_dir=tmp_path)
+    services = build_services(settings, with_knowledge=False)
+    assert services.config(EventTokenSecret).value == b"a-long-enough-shared-secret"
