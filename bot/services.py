@@ -12,6 +12,8 @@ from bot.credits_wiring import credit_rules
 from bot.proposals_wiring import FEATURE_KEY as PROPOSALS_KEY
 from bot.proposals_wiring import proposals_config
 from bot.settings import Settings
+from handlers.console import FEATURE_KEY as CONSOLE_KEY
+from handlers.console import ConsoleLinks
 from handlers.context import Services
 from store.db import Database
 
@@ -45,6 +47,7 @@ def build_services(settings: Settings, *, knowledge: Any = None, with_knowledge:
         bot_username=settings.bot_username,
         knowledge=knowledge,
         features={PROPOSALS_KEY: proposals_config(settings, credit_rules=rules), CREDITS_KEY: rules,
-                  BROADCASTS_KEY: broadcasts},
+                  BROADCASTS_KEY: broadcasts,
+                  CONSOLE_KEY: ConsoleLinks(base_url=settings.console_url, secret=settings.console_secret)},
         prefs_defaults=broadcasts.defaults,
     )

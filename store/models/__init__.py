@@ -2,6 +2,7 @@
 
 from store.models.base import Base
 from store.models.broadcasts import Broadcast, BroadcastDelivery, BroadcastDraft, MemberPreference
+from store.models.console import AppState, ConsoleLink, ConsoleSession, KbDocument
 from store.models.core import AuditLog, Member, MemberGroup, ProcessedUpdate, Role
 from store.models.credits import (
     CheckinDraft,
@@ -25,17 +26,21 @@ from store.models.proposals import (
 )
 
 __all__ = [
+    "AppState",
     "AuditLog",
     "Base",
     "Broadcast",
     "BroadcastDelivery",
     "BroadcastDraft",
     "CheckinDraft",
+    "ConsoleLink",
+    "ConsoleSession",
     "CreditDispute",
     "CreditEntry",
     "CreditEvent",
     "EventAttendance",
     "FaqEntry",
+    "KbDocument",
     "Member",
     "MemberGroup",
     "MemberPreference",
