@@ -72,7 +72,7 @@ class LiveRevision:
         """Reload if another process changed the collection; looks at most once per ``interval``."""
         now = self.monotonic()
         with self._lock:
-            if not force and now - self._checked < self.interval:
+            if not force and 0 <= now - self._checked < self.interval:
                 return False
             self._checked = now
         revision = self.current()
