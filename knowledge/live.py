@@ -98,7 +98,7 @@ def reopen_local_client(client: Any, persist_dir: Path) -> Any | None:
             return None
     except Exception:
         return None
-    from chromadb.api.client import SharedSystemClient
+    from chromadb.api.shared_system_client import SharedSystemClient
 
     from knowledge.index.chroma_store import make_client
 

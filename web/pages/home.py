@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -27,7 +28,7 @@ def week_bounds(console: Console) -> tuple[datetime, datetime]:
 @dataclass
 class Table:
     head: list[str]
-    rows: list[list[object]] = field(default_factory=list)
+    rows: Sequence[Sequence[object]] = field(default_factory=list)
     heading: str = ""
     anchor: str = ""
 

@@ -72,7 +72,8 @@ async def kb_home(request: Request, console: ConsoleDep, staff: StaffDep) -> Res
 
 async def _read_limited(upload: UploadFile, limit: int) -> bytes | None:
     """The upload's bytes, or None as soon as it passes ``limit`` (never more than limit+1 in memory)."""
-    chunks, size = [], 0
+    chunks: list[bytes] = []
+    size = 0
     while True:
         block = await upload.read(1024 * 1024)
         if not block:
