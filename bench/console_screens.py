@@ -53,6 +53,7 @@ QUESTIONS = [
     ("<script>alert('不会执行')</script>能显示吗", False, "refused", None),
     ("政协委员可以请假吗", True, "faq", None),
 ]
+BAD_ROSTER = "姓名,界别,角色\n吴委员,教育界,委员\n,农业界,委员\n郑委员,经济界,主席\n"
 PAGES = [
     ("signin", "/console/signin"),
     ("overview", "/console/"),
@@ -116,7 +117,7 @@ async def shoot(out: Path) -> list[Path]:
 
     from tests.support.browser import CHROMIUM_ARGS, chromium_path
 
-    out.mkdir(parents=True, exist_ok=True)
+    await asyncio.to_thread(out.mkdir, parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="console-screens-") as tmp:
         data_dir = Path(tmp) / "data"
         port = free_port()
@@ -132,7 +133,7 @@ async def shoot(out: Path) -> list[Path]:
         task = asyncio.create_task(server.serve())
         written: list[Path] = []
         try:
-            while not server.started:
+            while not server.started:  # noqa: ASYNC110  (uvicorn offers no event to wait on)
                 await asyncio.sleep(0.05)
             base = f"http://127.0.0.1:{port}"
             source = kb.list_sources()[0].source
@@ -157,8 +158,7 @@ async def shoot(out: Path) -> list[Path]:
                         written.append(target)
                     await page.goto(base + "/console/members")
                     await page.locator("input[name=file]").set_input_files(
-                        files=[{"name": "名单.csv", "mimeType": "text/csv",
-                                "buffer": "姓名,界别,角色\n吴委员,教育界,委员\n,农业界,委员\n郑委员,经济界,主席\n".encode()}])
+                        files=[{"name": "名单.csv", "mimeType": "text/csv", "buffer": BAD_ROSTER.encode()}])
                     await page.get_by_role("button", name="检查名单").click()
                     target = out / f"import-errors-{width}x{height}.png"
                     await page.screenshot(path=str(target), full_page=True)
