@@ -9,10 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from knowledge.config import KnowledgeConfig
+from knowledge.config import KnowledgeConfig, Thresholds
 from knowledge.embedders import HashEmbedder
 from knowledge.live import REVISION_KEY, LiveRevision
 from knowledge.service import KnowledgeBase
+from tests.knowledge.test_server_paths import chroma_url, loopback_only
+
+__all__ = ["chroma_url", "loopback_only"]  # fixtures of the Chroma server tests, reused here
 
 DOC = ("# 委员履职手册\n\n## 第一章 总则\n\n第一条 委员每年应当提交至少一件提案。\n\n"
        "第二条 委员因故不能出席会议，应当向办公室请假。\n\n第三条 委员应当参加学习。\n")
@@ -104,3 +107,22 @@ def test_another_process_ingests_and_the_bot_answers_with_dense_hits(config: Kno
     assert retrieval.passages and retrieval.passages[0].article == "第二条"
     assert len(retrieval.dense_scores) == 3  # the new vectors are visible to this process's dense search
     assert bot.answer("委员不能出席会议怎么办").answered
+
+
+@pytest.mark.real
+def test_with_a_chroma_server_the_bot_sees_the_consoles_changes(tmp_path: Path, chroma_url: str) -> None:
+    def open_kb(local: str) -> KnowledgeBase:
+        return KnowledgeBase.open(KnowledgeConfig(persist_dir=tmp_path / local, chroma_url=chroma_url, embedder="hash",
+                                                  thresholds=Thresholds(min_dense=0.1)), embedder=HashEmbedder())
+
+    bot, console = open_kb("bot"), open_kb("console")
+    ticks = Ticks()
+    bot.live.monotonic = ticks
+    assert bot.retrieve("委员不能出席会议怎么办").passages == []
+    console.ingest([_doc(tmp_path)])
+    ticks.now += 1.1
+    retrieval = bot.retrieve("委员不能出席会议怎么办")
+    assert retrieval.passages[0].article == "第二条" and len(retrieval.dense_scores) == 3
+    console.remove("手册.md")
+    ticks.now += 1.1
+    assert bot.retrieve("委员不能出席会议怎么办").passages == [] and bot.list_sources() == []

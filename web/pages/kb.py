@@ -54,8 +54,8 @@ async def _documents(console: Console) -> list[DocRow]:
         record = uploaded.get(s.source)
         rows.append(DocRow(s.source, s.title, s.issuer, s.version, s.chunks,
                            local_time(console, record.ingested_at) if record else None))
-    rows.sort(key=lambda r: (r.ingested is None, r.ingested or "", r.source), reverse=False)
-    return rows
+    uploaded_first = sorted((r for r in rows if r.ingested), key=lambda r: r.ingested or "", reverse=True)
+    return uploaded_first + sorted((r for r in rows if not r.ingested), key=lambda r: r.source)
 
 
 async def _kb_page(request: Request, console: Console, staff: Staff, *, status: int = 200, **context: Any) -> Response:
