@@ -225,3 +225,20 @@ async def test_import_ticket_belongs_to_its_session(make_client: Callable[..., h
         mine = await alice.post("/console/members/import/confirm", {"ticket": ticket})
         assert mine.status_code == 303 and "msg=imported&n=1" in mine.headers["location"]
         assert csrf_of((await a.get("/console/members")).text) == alice.csrf
+
+
+async def test_uploads_cannot_escape_the_upload_folder(client: httpx.AsyncClient, console: Console, kb: object,
+                                                       sign_in: SignIn, people: dict[str, Member]) -> None:
+    console.knowledge = kb
+    me = await sign_in(client, people["staff"])
+    text = "# 手册\n\n第一条 委员应当学习。\n".encode()
+    sneaky = await client.post("/console/kb/upload", data={"csrf": me.csrf, "replace": "../../escape.md"},
+                               files=[("files", ("a.md", text, "text/markdown"))])
+    assert sneaky.status_code == 400
+    named = await client.post("/console/kb/upload", data={"csrf": me.csrf},
+                              files=[("files", ("../../../etc/passwd.md", text, "text/markdown"))])
+    assert named.status_code == 200 and "passwd.md" in named.text
+    stored = [p for p in console.config.data_dir.rglob("*") if p.is_file() and p.suffix == ".md"]
+    assert [p.name for p in stored] == ["passwd.md"]
+    assert all(p.is_relative_to(console.config.upload_dir) for p in stored)
+    assert not (console.config.data_dir.parent / "escape.md").exists()

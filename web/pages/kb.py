@@ -19,7 +19,7 @@ from web import texts
 from web.render import local_time, page
 from web.security import CheckedStaff, ConsoleDep, Staff, StaffDep
 from web.state import Console
-from web.uploads import UploadRejected, check_kb_file, store_file
+from web.uploads import UploadRejected, check_kb_file, safe_name, store_file
 
 router = APIRouter()
 MAX_FILES = 20
@@ -102,10 +102,11 @@ async def upload(
             if data is None:
                 raise UploadRejected(texts.UPLOAD_TOO_BIG.format(limit=limit // (1024 * 1024)))
             clean = check_kb_file(name, data, max_bytes=limit)
-            if replace:
-                if Path(replace).suffix.lower() != Path(clean).suffix.lower():
+            if replace:  # a new version keeps the document's name (its source), which must be a safe one
+                target = safe_name(replace)
+                if target != replace or Path(target).suffix.lower() != Path(clean).suffix.lower():
                     raise UploadRejected(texts.UPLOAD_BAD_TYPE)
-                clean = replace
+                clean = target
         except UploadRejected as exc:
             results.append(UploadResult(name, error=str(exc)))
             continue
