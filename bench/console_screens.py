@@ -119,7 +119,8 @@ async def shoot(out: Path) -> list[Path]:
 
     await asyncio.to_thread(out.mkdir, parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="console-screens-") as tmp:
-        data_dir = Path(tmp) / "data"
+        tmp_dir = Path(tmp)
+        data_dir = tmp_dir / "data"
         port = free_port()
         settings = Settings(_env_file=None, data_dir=data_dir, embedder="hash", starter_kb=False,  # type: ignore[call-arg]
                             console_url=f"http://127.0.0.1:{port}", bot_username="cppcc_demo_bot")
@@ -157,8 +158,9 @@ async def shoot(out: Path) -> list[Path]:
                         await page.screenshot(path=str(target), full_page=True)
                         written.append(target)
                     await page.goto(base + "/console/members")
-                    await page.locator("input[name=file]").set_input_files(
-                        files=[{"name": "名单.csv", "mimeType": "text/csv", "buffer": BAD_ROSTER.encode()}])
+                    roster_file = tmp_dir / "名单.csv"
+                    roster_file.write_text(BAD_ROSTER, encoding="utf-8")
+                    await page.locator("input[name=file]").set_input_files(str(roster_file))
                     await page.get_by_role("button", name="检查名单").click()
                     target = out / f"import-errors-{width}x{height}.png"
                     await page.screenshot(path=str(target), full_page=True)
