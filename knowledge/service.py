@@ -71,9 +71,12 @@ class KnowledgeBase:
         # Changes made by other processes (console, CLI) are picked up within about a second.
         self.live = LiveRevision(store.collection, self._reload_from_store)
 
-    def _reload_from_store(self) -> None:
-        """A new mirror built aside and swapped in whole, so a search running meanwhile sees one or the other."""
-        if not self.config.chroma_url and (client := reopen_local_client(self.store.client, self.config.persist_dir)):
+    def _reload_from_store(self, *, reopen: bool = True) -> None:
+        """A new mirror built aside and swapped in whole, so a search running meanwhile (the console and the
+        bot in one process) sees one or the other; ``reopen``: also reopen a local Chroma (changed elsewhere)."""
+        if reopen and not self.config.chroma_url and (
+            client := reopen_local_client(self.store.client, self.config.persist_dir)
+        ):
             embedder_id = self.embedder.id if self.embedder is not None else expected_embedder_id(self.config)
             self.store = ChromaStore(client, self.store.collection.name, self.embedder, embedder_id)
             self.live.collection = self.store.collection
@@ -130,7 +133,7 @@ class KnowledgeBase:
                 outcome.error = str(exc)
             except EmbedderUnavailable as exc:
                 outcome.error = f"embedding failed: {exc}"
-        self.retriever.reload(self.store.all_chunks())
+        self._reload_from_store(reopen=False)
         if report.ingested:
             self.live.bump()
         return report
@@ -162,7 +165,7 @@ class KnowledgeBase:
     def add_chunks(self, chunks: Sequence[Chunk], vectors: np.ndarray) -> None:
         """Bulk-load precomputed vectors (benchmarks, migrations); the caller vouches for them."""
         self.store.upsert(chunk_ids(chunks), list(chunks), vectors)
-        self.retriever.reload(self.store.all_chunks())
+        self._reload_from_store(reopen=False)
         self.live.bump()
 
     def list_sources(self) -> list[SourceInfo]:
@@ -179,7 +182,7 @@ class KnowledgeBase:
         """Delete every chunk of ``source`` (the ingested file name); returns how many were removed."""
         ids = self.store.source_ids(source)
         self.store.delete(ids)
-        self.retriever.reload(self.store.all_chunks())
+        self._reload_from_store(reopen=False)
         if ids:
             self.live.bump()
         return len(ids)
