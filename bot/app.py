@@ -14,6 +14,7 @@ from handlers import (
     ask,
     broadcast,
     checkin,
+    console,
     credits_view,
     events,
     fallback,
@@ -46,6 +47,7 @@ FEATURES: Sequence[Feature] = (
     checkin.FEATURE,  # before the catch-all Q&A: "今天学习了《…》40分钟" is offered as a check-in
     credits_view.FEATURE,
     maintenance.FEATURE,
+    console.FEATURE,  # /console: a sign-in link to the staff console
     ask.FEATURE,
     ask.CATCH_ALL,  # any other text is a question
     fallback.FEATURE,

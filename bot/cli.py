@@ -22,6 +22,7 @@ COMMAND_MODULES: Sequence[str] = (
     "bot.commands.credits",
     "bot.commands.proposals",
     "bot.commands.broadcast",
+    "bot.commands.console",
 )
 
 

@@ -67,8 +67,14 @@ FILE_MISSING = "找不到文件：{path}"
 BAD_INPUT = "格式不对：{text}"
 SCRIPT_MISSING = "找不到脚本文件：{path}"
 BAD_EVENT_DETAIL = "第 {line} 行无效：{reason}"
-ROLE_LABELS = {"member": "委员", "staff": "工作人员", "admin": "管理员"}
+ROLE_LABELS = {"member": "委员", "staff": "工作人员", "reviewer": "把关人", "admin": "管理员"}
 GOODBYE = "再见！"
+DEMO_STAFF = 9001
+CONSOLE_READY = (
+    "工作台（网页后台）：在浏览器中打开下面的链接，以 {name} 的身份登录（10 分钟内有效，只能用一次；\n"
+    "之后在演示中 /as {tid} 再发送 /console 可获取新的链接）：\n  {url}"
+)
+CONSOLE_PORT_BUSY = "工作台未启动：{host}:{port} 已被占用（设置 CONSOLE_PORT 换一个端口）。"
 
 
 @dataclass(frozen=True)
@@ -333,8 +339,42 @@ async def interactive(session: DemoSession, state: dict[str, int], services: Ser
 DEMO_QUIET_HOURS = "00:00-00:00"
 
 
+async def start_console(settings: Settings, services: Services, out: TextIO) -> Any:
+    """Serve the staff console in this process (same database and knowledge base as the demo bot).
+
+    Returns the running server (``should_exit = True`` stops it), or None when the port is taken.
+    """
+    import socket
+
+    from bot.console_wiring import build_console, embedded_server, link_for, uvicorn_config
+    from web.app import create_app
+
+    host, port = settings.console_host, settings.console_port
+    probe = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        probe.bind((host, port))
+    except OSError:
+        print(CONSOLE_PORT_BUSY.format(host=host, port=port), file=out, flush=True)
+        return None
+    finally:
+        probe.close()
+    app = create_app(build_console(settings, services.db, services.knowledge, clock=services.clock))
+    server = embedded_server(uvicorn_config(app, host, port))
+    task = asyncio.create_task(server.serve())
+    server.task = task
+    try:
+        url = await link_for(settings, services.db, DEMO_STAFF, via="demo")
+        async with services.db.session() as session:
+            staff = await members_repo.get_by_telegram_id(session, telegram_id=DEMO_STAFF)
+        print(CONSOLE_READY.format(name=staff.name if staff else DEMO_STAFF, tid=DEMO_STAFF, url=url), file=out,
+              flush=True)
+    except Exception as exc:  # the terminal demo goes on without a link
+        print(f"（工作台登录链接无法生成：{exc}）", file=out, flush=True)
+    return server
+
+
 async def run_demo(settings: Settings, *, as_user: int = DEFAULT_USER, script: Path | None = None,
-                   out: TextIO | None = None, err: TextIO | None = None) -> int:
+                   out: TextIO | None = None, err: TextIO | None = None, console: bool = False) -> int:
     """Run the demo (interactive, or replaying ``script``); returns the exit status."""
     out, err = out or sys.stdout, err or sys.stderr
     info = err if script is not None else out  # in script mode stdout carries JSON only
@@ -365,7 +405,13 @@ async def run_demo(settings: Settings, *, as_user: int = DEFAULT_USER, script: P
             if script is not None:
                 await replay(session, script, out, err)
             else:
-                await interactive(session, state, services, out)
+                server = await start_console(settings, services, out) if console else None
+                try:
+                    await interactive(session, state, services, out)
+                finally:
+                    if server is not None:
+                        server.should_exit = True
+                        await server.task
     finally:
         await services.db.dispose()
     return 0

@@ -8,6 +8,7 @@ from bot.broadcast_wiring import broadcast_config
 from bot.credits_wiring import credit_rules
 from bot.proposals_wiring import proposals_config
 from bot.settings import Settings
+from handlers.console import ConsoleLinks
 from handlers.context import FeatureConfigs, KnowledgeService, Services
 from handlers.events import EventTokenSecret
 from store.db import Database
@@ -44,6 +45,7 @@ def build_services(
         bot_username=settings.bot_username,
         knowledge=knowledge,
         configs=FeatureConfigs(proposals_config(settings, credit_rules=rules), rules, broadcasts,
-                               EventTokenSecret.from_setting(settings.event_token_secret)),
+                               EventTokenSecret.from_setting(settings.event_token_secret),
+                               ConsoleLinks(base_url=settings.console_url, secret=settings.console_secret)),
         prefs_defaults=broadcasts.defaults,
     )

@@ -74,6 +74,14 @@ class Settings(BaseSettings):
         default_factory=lambda: ["理论学习", "经济发展", "社会民生", "文化教育", "生态环境", "提案工作"]
     )
 
+    # Staff console (后台)
+    console_url: str = "http://127.0.0.1:8080"  # the base URL staff browsers reach (sign-in links start with it)
+    console_secret: str | None = None  # signs sign-in links; unset: a random secret kept in the database
+    console_host: str = "127.0.0.1"
+    console_port: int = Field(default=8080, ge=1, le=65535)
+    console_idle_minutes: int = Field(default=30, ge=1, le=24 * 60)
+    console_upload_max_mb: int = Field(default=20, ge=1, le=500)
+
     @field_validator("timezone")
     @classmethod
     def _known_timezone(cls, value: str) -> str:
@@ -84,7 +92,8 @@ class Settings(BaseSettings):
         return value
 
     @field_validator(
-        "telegram_api_base_url", "llm_base_url", "embeddings_base_url", "webhook_url", "proposals_webhook_url"
+        "telegram_api_base_url", "llm_base_url", "embeddings_base_url", "webhook_url", "proposals_webhook_url",
+        "console_url",
     )
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
@@ -118,6 +127,13 @@ class Settings(BaseSettings):
 
         return format_window(parse_window(value))
 
+    @field_validator("console_secret")
+    @classmethod
+    def _long_secret(cls, value: str | None) -> str | None:
+        if value is not None and len(value) < 16:
+            raise ValueError("at least 16 characters (python -c 'import secrets; print(secrets.token_urlsafe())')")
+        return value or None
+
     @field_validator("webhook_secret")
     @classmethod
     def _secret_chars(cls, value: str | None) -> str | None:
@@ -130,7 +146,7 @@ class Settings(BaseSettings):
 
     @field_validator("event_token_secret")
     @classmethod
-    def _long_secret(cls, value: str | None) -> str | None:
+    def _long_event_secret(cls, value: str | None) -> str | None:
         if value is not None and len(value.strip()) < 16:
             raise ValueError("at least 16 characters (or leave it unset for a random key kept in the database)")
         return value.strip() if value is not None else None

@@ -14,6 +14,8 @@ from handlers.context import BotApplication, BotContext
 from handlers.guards import parse_id, require_member, require_staff
 from handlers.registry import CommandInfo, Feature
 from knowledge.faq import FaqMatcher, FaqPair
+from knowledge.outcome import outcome
+from store import app_state, audit
 from store import questions as questions_repo
 from store.models import Member
 
@@ -25,11 +27,13 @@ HISTORY_KEY = "qa_history"
 
 
 async def _faq_matcher(context: BotContext) -> FaqMatcher:
-    """The matcher over the active FAQ, rebuilt only when staff change the FAQ."""
+    """The matcher over the active FAQ, rebuilt when staff change the FAQ (here, in the console, anywhere)."""
     services = context.services
-    if services.faq_matcher is None:
+    revision = await app_state.counter(context.session, name=app_state.FAQ_REVISION)
+    if services.faq_matcher is None or services.faq_revision != revision:
         entries = await questions_repo.active_faq(context.session)
         services.faq_matcher = FaqMatcher([FaqPair(e.id, e.question, e.answer) for e in entries])
+        services.faq_revision = revision
     return services.faq_matcher
 
 
@@ -68,20 +72,20 @@ async def answer_question(update: Update, context: BotContext, member: Member, q
     sources: list[dict[str, Any]] = []
     if match is not None:
         faq_id = int(match.pair.id)  # the matcher is built from FAQ rows, whose ids are ints
-        answered, text = True, f"{match.pair.answer}\n{texts.FAQ_ANSWER_SOURCE}"
+        answered, text, mode = True, f"{match.pair.answer}\n{texts.FAQ_ANSWER_SOURCE}", questions_repo.MODE_FAQ
         await questions_repo.count_faq_hit(context.session, faq_id=faq_id)
     elif context.services.knowledge is None:
-        answered, text = False, texts.KB_UNAVAILABLE
+        answered, text, mode = False, texts.KB_UNAVAILABLE, questions_repo.MODE_UNAVAILABLE
     else:
         history = context.chat_data.get(HISTORY_KEY) if context.chat_data is not None else None
         result = await context.services.knowledge.aanswer(question, history=history)
-        answered, text = result.answered, result.text
+        answered, text, mode = result.answered, result.text, outcome(result)
         sources = [
             {"source": c.source, "title": c.title, "article": c.label} for c in result.citations
         ] if answered else []
     entry = await questions_repo.log_question(
         context.session, member_id=member.id, chat_id=message.chat_id, question=question,
-        answered=answered, answer=text, sources=sources, at=now, faq_id=faq_id,
+        answered=answered, answer=text, sources=sources, at=now, faq_id=faq_id, mode=mode,
     )
     await context.commit()
     if context.chat_data is not None:
@@ -217,6 +221,9 @@ async def faq_command(update: Update, context: BotContext, member: Member) -> No
     entry = await questions_repo.add_faq(
         context.session, question=question.strip(), answer=answer.strip(), at=context.now(), created_by=member.id
     )
+    await app_state.bump(context.session, name=app_state.FAQ_REVISION, now=context.now())
+    await audit.record(context.session, actor=member, action="faq.save", at=context.now(), target=f"faq:{entry.id}",
+                       detail={"question": entry.question[:200], "via": "telegram"})
     await context.commit()
     invalidate_faq(context)
     await message.reply_text(texts.FAQ_SAVED.format(id=entry.id))

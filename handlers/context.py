@@ -56,6 +56,12 @@ class FeatureConfigs:
                 raise ValueError(f"two configurations of type {kind.__qualname__}")
             self._by_type[kind] = config
 
+    def replace(self, config: object) -> None:
+        """Swap in another configuration of a type already provided (tests point a feature elsewhere)."""
+        if type(config) not in self._by_type:
+            raise KeyError(f"no {type(config).__qualname__} configured to replace")
+        self._by_type[type(config)] = config
+
     def get(self, kind: type[C]) -> C:
         found = self._by_type.get(kind)
         if not isinstance(found, kind):
@@ -78,6 +84,7 @@ class Services:
     prefs_defaults: PrefsDefaults = field(default_factory=PrefsDefaults)
     # The matcher over the active FAQ (``handlers.ask``), rebuilt after staff change the FAQ.
     faq_matcher: FaqMatcher | None = None
+    faq_revision: int | None = None  # the FAQ revision (store.app_state) the matcher was built at
 
     def config(self, kind: type[C]) -> C:
         """The feature configuration of type ``kind``, e.g. ``ProposalsConfig``; KeyError when not provided."""

@@ -81,6 +81,7 @@ COMMAND_DESCRIPTIONS = {
     "stats": "统计",
     "gaps": "未答问题",
     "faq": "维护常见问题",
+    "console": "登录工作台（网页）",
 }
 
 # --- knowledge Q&A -------------------------------------------------------------------------------
@@ -501,3 +502,9 @@ SETTINGS_NO_TOPICS = "未选择"
 SETTINGS_QUIET_OFF = "已关闭"
 BTN_SETTINGS_QUIET_OFF = "关闭免打扰"
 SETTINGS_SAVED = "已保存。"
+
+# --- staff console (/console) ----------------------------------------------------------------------
+CONSOLE_LINK = (
+    "工作台登录链接（10 分钟内有效，只能使用一次，请勿转发）：\n{url}\n"
+    "在电脑或手机浏览器中打开，点击“登录”。"
+)

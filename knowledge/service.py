@@ -18,6 +18,7 @@ from knowledge.chunking import chunk_document
 from knowledge.config import KnowledgeConfig
 from knowledge.embedders import Embedder, EmbedderUnavailable, make_embedder
 from knowledge.index.chroma_store import ChromaStore, collection_name, make_client
+from knowledge.live import LiveRevision, reopen_local_client
 from knowledge.llm import LlmAnswerer, make_chat_model
 from knowledge.loaders import LoaderError, iter_files, load
 from knowledge.models import Answer, Chunk, FileOutcome, IngestReport, Passage, SourceInfo
@@ -67,6 +68,25 @@ class KnowledgeBase:
         self.tokenizer = tokenizer
         self.llm = llm
         self.retriever = HybridRetriever(store, embedder, tokenizer, config.resolved_thresholds)
+        # Changes made by other processes (console, CLI) are picked up within about a second.
+        self.live = LiveRevision(store.collection, self._reload_from_store)
+
+    def _reload_from_store(self, *, reopen: bool = True) -> None:
+        """A new mirror built aside and swapped in whole, so a search running meanwhile (the console and the
+        bot in one process) sees one or the other; ``reopen``: also reopen a local Chroma (changed elsewhere)."""
+        if reopen and not self.config.chroma_url and (
+            client := reopen_local_client(self.store.client, self.config.persist_dir)
+        ):
+            embedder_id = self.embedder.id if self.embedder is not None else expected_embedder_id(self.config)
+            self.store = ChromaStore(client, self.store.collection.name, self.embedder, embedder_id)
+            self.live.collection = self.store.collection
+        self.retriever = HybridRetriever(
+            self.store, self.embedder, self.tokenizer, self.config.resolved_thresholds, self.store.all_chunks()
+        )
+
+    def refresh(self) -> bool:
+        """Pick up changes another process made (cheap; rate-limited inside)."""
+        return self.live.refresh()
 
     @classmethod
     def open(
@@ -113,7 +133,9 @@ class KnowledgeBase:
                 outcome.error = str(exc)
             except EmbedderUnavailable as exc:
                 outcome.error = f"embedding failed: {exc}"
-        self.retriever.reload(self.store.all_chunks())
+        self._reload_from_store(reopen=False)
+        if report.ingested:
+            self.live.bump()
         return report
 
     def _ingest_file(self, path: Path, outcome: FileOutcome) -> None:
@@ -143,9 +165,11 @@ class KnowledgeBase:
     def add_chunks(self, chunks: Sequence[Chunk], vectors: np.ndarray) -> None:
         """Bulk-load precomputed vectors (benchmarks, migrations); the caller vouches for them."""
         self.store.upsert(chunk_ids(chunks), list(chunks), vectors)
-        self.retriever.reload(self.store.all_chunks())
+        self._reload_from_store(reopen=False)
+        self.live.bump()
 
     def list_sources(self) -> list[SourceInfo]:
+        self.refresh()
         by_source: dict[str, list[Chunk]] = {}
         for stored in self.retriever.chunks:
             by_source.setdefault(stored.chunk.source, []).append(stored.chunk)
@@ -158,11 +182,19 @@ class KnowledgeBase:
         """Delete every chunk of ``source`` (the ingested file name); returns how many were removed."""
         ids = self.store.source_ids(source)
         self.store.delete(ids)
-        self.retriever.reload(self.store.all_chunks())
+        self._reload_from_store(reopen=False)
+        if ids:
+            self.live.bump()
         return len(ids)
+
+    def source_chunks(self, source: str) -> list[Chunk]:
+        """The chunks of one ingested document, in document order (for the console)."""
+        self.refresh()
+        return sorted((sc.chunk for sc in self.retriever.chunks if sc.chunk.source == source), key=lambda c: c.ordinal)
 
     def article_text(self, source: str, article: str) -> str | None:
         """Full text of one article or section (all its parts, in order), for a "查看原文" button."""
+        self.refresh()
         parts = sorted(
             (sc.chunk for sc in self.retriever.chunks if sc.chunk.source == source and sc.chunk.label == article),
             key=lambda c: c.ordinal,
@@ -179,6 +211,7 @@ class KnowledgeBase:
     # ------------------------------------------------------------------ retrieval and answers
 
     def retrieve(self, question: str, k: int = 5) -> Retrieval:
+        self.refresh()
         return self.retriever.search(question, k)
 
     def search(self, question: str, k: int = 5) -> list[Passage]:

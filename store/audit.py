@@ -36,8 +36,16 @@ async def record(
     return entry
 
 
-async def entries(session: AsyncSession, *, action: str | None = None, limit: int = 100) -> list[AuditLog]:
+async def entries(
+    session: AsyncSession, *, action: str | None = None, limit: int = 100, before_id: int | None = None,
+    actor_member_id: int | None = None,
+) -> list[AuditLog]:
+    """Newest first; ``action`` matches exactly or, ending in ``.``, as a prefix (``faq.``)."""
     stmt = select(AuditLog).order_by(AuditLog.id.desc()).limit(limit)
     if action:
-        stmt = stmt.where(AuditLog.action == action)
+        stmt = stmt.where(AuditLog.action.startswith(action) if action.endswith(".") else AuditLog.action == action)
+    if before_id is not None:
+        stmt = stmt.where(AuditLog.id < before_id)
+    if actor_member_id is not None:
+        stmt = stmt.where(AuditLog.actor_member_id == actor_member_id)
     return list(await session.scalars(stmt))

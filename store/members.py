@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from store.models import InviteAttempt, Member, MemberGroup, Role
+from store.models.core import STAFF_ROLES
 from store.roster import RosterRow
 
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
@@ -69,7 +70,7 @@ async def list_members(session: AsyncSession, *, active_only: bool = False) -> l
 
 async def staff_telegram_ids(session: AsyncSession) -> list[int]:
     stmt = select(Member.telegram_id).where(
-        Member.role.in_([Role.STAFF.value, Role.ADMIN.value]),
+        Member.role.in_(sorted(r.value for r in STAFF_ROLES)),
         Member.active.is_(True),
         Member.telegram_id.is_not(None),
     )
@@ -225,3 +226,36 @@ def reactivate_if_unblocked(member: Member, *, now: datetime) -> bool:
     member.blocked_at = None
     member.updated_at = now
     return True
+
+
+async def set_active(session: AsyncSession, *, member_id: int, active: bool, now: datetime) -> Member | None:
+    """Staff deactivate or reactivate a member (a deactivated member is turned away by the bot)."""
+    member = await session.get(Member, member_id)
+    if member is None:
+        return None
+    member.active = active
+    member.blocked_at = None
+    member.updated_at = now
+    await session.flush()
+    return member
+
+
+async def set_role(session: AsyncSession, *, member_id: int, role: Role, now: datetime) -> Member | None:
+    member = await session.get(Member, member_id)
+    if member is None:
+        return None
+    member.role = role.value
+    member.updated_at = now
+    await session.flush()
+    return member
+
+
+async def new_invite(session: AsyncSession, *, member_id: int, now: datetime) -> Member | None:
+    """A fresh invite code for a member who is not bound yet (the old code stops working)."""
+    member = await session.get(Member, member_id)
+    if member is None or member.telegram_id is not None:
+        return None
+    member.invite_code = await _unique_code(session)
+    member.updated_at = now
+    await session.flush()
+    return member

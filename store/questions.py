@@ -8,11 +8,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import case, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, case, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from store.models import FaqEntry, QuestionLog
 
+MODE_FAQ = "faq"
+MODE_ANSWER = "answer"
+MODE_UNCERTAIN = "uncertain"  # refused, though the knowledge base had a related passage
+MODE_REFUSED = "refused"
+MODE_UNAVAILABLE = "unavailable"
 FEEDBACK_USEFUL = "useful"
 FEEDBACK_USELESS = "useless"
 _NOISE = re.compile(r"[\s\W_]+", re.UNICODE)
@@ -34,8 +39,10 @@ async def log_question(
     sources: list[dict[str, Any]],
     at: datetime,
     faq_id: int | None = None,
+    mode: str | None = None,
 ) -> QuestionLog:
     entry = QuestionLog(
+        mode=mode,
         member_id=member_id,
         chat_id=chat_id,
         question=question,
@@ -96,11 +103,21 @@ class Gap:
     unanswered: int
     useless: int
     last_asked: datetime
+    key: str = ""
+
+
+def _is_gap() -> ColumnElement[bool]:
+    """Unanswered, uncertain or 没用, and not yet handled by staff."""
+    return and_(
+        QuestionLog.handled_at.is_(None),
+        or_(QuestionLog.answered.is_(False), QuestionLog.feedback == FEEDBACK_USELESS,
+            QuestionLog.mode == MODE_UNCERTAIN),
+    )
 
 
 async def gaps(session: AsyncSession, *, limit: int = 20) -> list[Gap]:
-    """Unanswered and 没用 questions, grouped by normalised text, most frequent first."""
-    is_gap = or_(QuestionLog.answered.is_(False), QuestionLog.feedback == FEEDBACK_USELESS)
+    """Unanswered, uncertain and 没用 questions not yet handled, grouped by normalised text, most frequent first."""
+    is_gap = _is_gap()
     count = func.count(QuestionLog.id)
     stmt = (
         select(
@@ -118,12 +135,70 @@ async def gaps(session: AsyncSession, *, limit: int = 20) -> list[Gap]:
     )
     rows = (await session.execute(stmt)).all()
     result = []
-    for _key, question, n, unanswered, useless, last in rows:
+    for key, question, n, unanswered, useless, last in rows:
         last_at = last if isinstance(last, datetime) else datetime.fromisoformat(str(last))
         if last_at.tzinfo is None:
             last_at = last_at.replace(tzinfo=UTC)
-        result.append(Gap(question, int(n), int(unanswered or 0), int(useless or 0), last_at))
+        result.append(Gap(question, int(n), int(unanswered or 0), int(useless or 0), last_at, str(key)))
     return result
+
+
+async def mark_handled(session: AsyncSession, *, key: str, by: int | None, now: datetime) -> int:
+    """Mark every open gap with this normalised question as handled; returns how many rows."""
+    result = await session.execute(
+        update(QuestionLog)
+        .where(QuestionLog.question_key == key, _is_gap())
+        .values(handled_at=now, handled_by=by)
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+@dataclass(frozen=True)
+class QuestionStats:
+    """Questions asked in a period, by outcome (FAQ answers count as answered)."""
+
+    total: int
+    answered: int
+    uncertain: int
+    refused: int
+    useless: int
+
+
+async def question_stats(session: AsyncSession, *, since: datetime, until: datetime) -> QuestionStats:
+    in_period = and_(QuestionLog.created_at >= since, QuestionLog.created_at < until)
+    uncertain = and_(QuestionLog.answered.is_(False), QuestionLog.mode == MODE_UNCERTAIN)
+    stmt = select(
+        func.count(QuestionLog.id),
+        func.sum(case((QuestionLog.answered.is_(True), 1), else_=0)),
+        func.sum(case((uncertain, 1), else_=0)),
+        func.sum(case((and_(QuestionLog.answered.is_(False), ~uncertain), 1), else_=0)),
+        func.sum(case((QuestionLog.feedback == FEEDBACK_USELESS, 1), else_=0)),
+    ).where(in_period)
+    row = (await session.execute(stmt)).one()
+    total, answered, unc, refused, useless = (int(v or 0) for v in row)
+    return QuestionStats(total, answered, unc, refused, useless)
+
+
+async def recent_questions(
+    session: AsyncSession, *, outcome: str | None = None, since: datetime | None = None, limit: int = 200
+) -> list[QuestionLog]:
+    """Questions newest first; ``outcome`` is answered | uncertain | refused | useless | gap."""
+    stmt = select(QuestionLog).order_by(QuestionLog.id.desc()).limit(limit)
+    if since is not None:
+        stmt = stmt.where(QuestionLog.created_at >= since)
+    uncertain = and_(QuestionLog.answered.is_(False), QuestionLog.mode == MODE_UNCERTAIN)
+    if outcome == "answered":
+        stmt = stmt.where(QuestionLog.answered.is_(True))
+    elif outcome == "uncertain":
+        stmt = stmt.where(uncertain)
+    elif outcome == "refused":
+        stmt = stmt.where(QuestionLog.answered.is_(False), ~uncertain)
+    elif outcome == "useless":
+        stmt = stmt.where(QuestionLog.feedback == FEEDBACK_USELESS)
+    elif outcome == "gap":
+        stmt = stmt.where(_is_gap())
+    return list(await session.scalars(stmt))
 
 
 # --- FAQ -------------------------------------------------------------------------------------------
@@ -150,3 +225,33 @@ async def add_faq(
 
 async def count_faq_hit(session: AsyncSession, *, faq_id: int) -> None:
     await session.execute(update(FaqEntry).where(FaqEntry.id == faq_id).values(hits=FaqEntry.hits + 1))
+
+
+async def all_faq(session: AsyncSession, *, include_retired: bool = True) -> list[FaqEntry]:
+    stmt = select(FaqEntry).order_by(FaqEntry.active.desc(), FaqEntry.hits.desc(), FaqEntry.id)
+    if not include_retired:
+        stmt = stmt.where(FaqEntry.active.is_(True))
+    return list(await session.scalars(stmt))
+
+
+async def get_faq(session: AsyncSession, *, faq_id: int) -> FaqEntry | None:
+    return await session.get(FaqEntry, faq_id)
+
+
+async def edit_faq(session: AsyncSession, *, faq_id: int, question: str, answer: str, at: datetime) -> FaqEntry | None:
+    entry = await session.get(FaqEntry, faq_id)
+    if entry is None:
+        return None
+    entry.question, entry.answer, entry.updated_at = question, answer, at
+    await session.flush()
+    return entry
+
+
+async def set_faq_active(session: AsyncSession, *, faq_id: int, active: bool, at: datetime) -> FaqEntry | None:
+    """Retire (or restore) an FAQ entry; retired entries are never matched."""
+    entry = await session.get(FaqEntry, faq_id)
+    if entry is None:
+        return None
+    entry.active, entry.updated_at = active, at
+    await session.flush()
+    return entry

@@ -22,6 +22,7 @@ HEADER_ALIASES: dict[str, str] = {
 ROLE_ALIASES: dict[str, Role] = {
     "member": Role.MEMBER, "委员": Role.MEMBER, "": Role.MEMBER,
     "staff": Role.STAFF, "工作人员": Role.STAFF, "机关工作人员": Role.STAFF,
+    "reviewer": Role.REVIEWER, "把关人": Role.REVIEWER,
     "admin": Role.ADMIN, "管理员": Role.ADMIN,
 }
 REQUIRED = ("name",)
@@ -113,7 +114,7 @@ def parse_roster(data: bytes) -> RosterParseResult:
             continue
         role = ROLE_ALIASES.get(cell("role").lower())
         if role is None:
-            result.errors.append((line_no, f"角色无效：{cell('role')}（应为 member、staff 或 admin）"))
+            result.errors.append((line_no, f"角色无效：{cell('role')}（应为 member、staff、reviewer 或 admin）"))
             continue
         tid_raw = cell("telegram_id")
         telegram_id: int | None = None
@@ -152,3 +153,34 @@ def parse_roster(data: bytes) -> RosterParseResult:
     if not result.rows and not result.errors:
         result.errors.append((0, "文件中没有成员记录"))
     return result
+
+
+def xlsx_to_csv(data: bytes) -> bytes:
+    """The first sheet of an Excel workbook as UTF-8 CSV (row numbers stay those Excel shows).
+
+    Numbers typed into cells (telegram_id, phone) come back as integers, not ``13800000000.0``.
+    ValueError when the file is not a readable workbook.
+    """
+    from openpyxl import load_workbook
+
+    try:
+        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many kinds (zip, XML, key errors) on bad input
+        raise ValueError("无法读取这个 Excel 文件") from exc
+    try:
+        sheet = workbook.worksheets[0] if workbook.worksheets else None
+        if sheet is None:
+            raise ValueError("Excel 文件中没有工作表")
+        out = io.StringIO()
+        writer = csv.writer(out)
+        for row in sheet.iter_rows(values_only=True):
+            writer.writerow(["" if v is None else _cell_text(v) for v in row])
+        return out.getvalue().encode("utf-8")
+    finally:
+        workbook.close()
+
+
+def _cell_text(value: object) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)

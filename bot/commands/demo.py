@@ -14,7 +14,8 @@ from bot.settings import Settings
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     if args.script is not None and hasattr(sys.stdout, "reconfigure"):
         sys.stdout.reconfigure(encoding="utf-8")  # the JSON Lines contract is UTF-8 whatever the locale
-    return asyncio.run(run_demo(settings, as_user=args.as_user, script=args.script))
+    console = args.script is None and not args.no_console
+    return asyncio.run(run_demo(settings, as_user=args.as_user, script=args.script, console=console))
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -27,4 +28,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help=f"who you are in interactive mode (default {DEFAULT_USER}, a bound member)")
     parser.add_argument("--script", type=Path, default=None, metavar="FILE.jsonl",
                         help="replay events from a JSON Lines file; stdout gets JSON only")
+    parser.add_argument("--no-console", action="store_true",
+                        help="do not serve the staff console (interactive mode serves it on CONSOLE_PORT)")
     parser.set_defaults(func=cmd_demo)

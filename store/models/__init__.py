@@ -2,6 +2,7 @@
 
 from store.models.base import Base
 from store.models.broadcasts import Broadcast, BroadcastDelivery, BroadcastDraft, MemberPreference
+from store.models.console import AppState, ConsoleLink, ConsoleSession, KbDocument
 from store.models.core import AppSecret, AuditLog, InviteAttempt, Member, MemberGroup, ProcessedUpdate, Role
 from store.models.credits import (
     CheckinDraft,
@@ -28,12 +29,15 @@ from store.models.proposals import (
 
 __all__ = [
     "AppSecret",
+    "AppState",
     "AuditLog",
     "Base",
     "Broadcast",
     "BroadcastDelivery",
     "BroadcastDraft",
     "CheckinDraft",
+    "ConsoleLink",
+    "ConsoleSession",
     "CreditDispute",
     "CreditEntry",
     "CreditEvent",
@@ -42,6 +46,7 @@ __all__ = [
     "EventQrPage",
     "FaqEntry",
     "InviteAttempt",
+    "KbDocument",
     "Member",
     "MemberGroup",
     "MemberPreference",

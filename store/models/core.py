@@ -14,15 +14,20 @@ from store.types import UTCDateTime, utcnow
 
 
 class Role(enum.StrEnum):
-    """What a person may do: members use the bot, staff run it, admins also manage staff."""
+    """What a person may do: members use the bot, staff run it, reviewers (把关人) also sign off, admins also
+    manage staff and roles."""
 
     MEMBER = "member"
     STAFF = "staff"
+    REVIEWER = "reviewer"
     ADMIN = "admin"
 
     @property
     def is_staff(self) -> bool:
-        return self in (Role.STAFF, Role.ADMIN)
+        return self in STAFF_ROLES
+
+
+STAFF_ROLES = frozenset({Role.STAFF, Role.REVIEWER, Role.ADMIN})
 
 
 class Member(Base):

@@ -28,6 +28,11 @@ class QuestionLog(Base):
     faq_id: Mapped[int | None] = mapped_column(ForeignKey("faq_entries.id", ondelete="SET NULL"))
     feedback: Mapped[str | None] = mapped_column(String(16))
     passed_to_staff: Mapped[bool] = mapped_column(Boolean, default=False)
+    # How it was answered: faq | answer | uncertain | refused | unavailable (None: logged before 0009).
+    mode: Mapped[str | None] = mapped_column(String(16))
+    # A staff member dealt with this gap (an FAQ entry, a document, or nothing to do).
+    handled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    handled_by: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
 
 

@@ -12,6 +12,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from store import audit
 from store.models import (
     Member,
     Proposal,
@@ -385,6 +386,9 @@ async def transition(
     )
     proposal.events.append(event)
     await session.flush()
+    if actor is Actor.STAFF:  # 操作记录: staff decisions, from Telegram or the back office
+        await audit.record(session, actor=actor_member, action=f"proposal.{action.value}", at=now,
+                           target=proposal.number, detail=data or None, note=note, actor_label=actor_label)
     await _queue_notifications(session, proposal=proposal, event=event, actor_member=actor_member, now=now)
     if config.webhook_enabled:
         await _queue_webhook(session, proposal=proposal, event=event, now=now)

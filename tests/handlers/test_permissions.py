@@ -50,6 +50,7 @@ STAFF_COMMANDS = {
     "stats": ["/stats", "/stats 2026"],
     "gaps": ["/gaps"],
     "faq": ["/faq 委员可以请假吗 | 可以，向办公室书面请假。"],
+    "console": ["/console"],
 }
 REFUSALS = {texts.STAFF_ONLY, texts.UNBOUND, texts.PRIVATE_ONLY, texts.STAFF_ONLY[:190], texts.UNBOUND[:190]}
 

@@ -278,3 +278,21 @@ async def test_accepting_awards_points_under_the_configured_credit_rules(db: Dat
     async with db.session() as session:
         points = list(await session.scalars(select(CreditEntry.points).order_by(CreditEntry.id)))
     assert points == [4, 6]
+
+
+async def test_staff_decisions_go_to_the_audit_log(db: Database) -> None:
+    """操作记录 shows what staff decided on an item, whether in Telegram or through the back office."""
+    from store import audit
+
+    ids = await _members(db)
+    pid = await _submit(db, ids["张明"])
+    await _act(db, pid, Action.ACCEPT, ids["李干事"])
+    await _act(db, pid, Action.ASSIGN, ids["李干事"], unit="市交通运输局")
+    await _act(db, await _submit(db, ids["张明"], "建议社区增设便民服务点"), Action.WITHDRAW, ids["张明"])
+    async with db.session() as session:
+        log = await audit.entries(session, action="proposal.")
+    assert [(e.action, e.actor, e.actor_member_id) for e in log] == [
+        ("proposal.assign", "李干事", ids["李干事"]), ("proposal.accept", "李干事", ids["李干事"]),
+    ]
+    assert log[0].target and log[0].target.startswith("WJY-")
+    assert log[0].detail and log[0].detail["unit"] == "市交通运输局"

@@ -1,0 +1,188 @@
+"""Screenshots of every console page, from seeded demo data, at a phone's and a desk's size.
+
+    python -m bench.console_screens [--out bench/out/console]
+
+Seeds a throw-away data dir (the demo roster, questions of every outcome, FAQ entries, check-ins,
+micro-proposals with deadlines, a knowledge base on the hashed embedder), serves the console on a free
+port of 127.0.0.1, signs in with a one-time link and writes ``<page>-<width>x<height>.png`` for each page
+at 390×844 and 1440×900 with Debian's headless Chromium. Needs no network.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import socket
+import tempfile
+from datetime import date, timedelta
+from pathlib import Path
+
+from bot.console_wiring import build_console, embedded_server, link_for, uvicorn_config
+from bot.settings import Settings
+from knowledge.config import KnowledgeConfig, Thresholds
+from knowledge.embedders import HashEmbedder
+from knowledge.service import KnowledgeBase
+from knowledge.starter import STARTER_DIR
+from store import app_state, audit
+from store import members as members_repo
+from store import questions as questions_repo
+from store.db import Database
+from store.models import Proposal, StudyCheckin
+from store.roster import parse_roster
+from store.types import utcnow
+from web.app import create_app
+
+VIEWPORTS = ((390, 844), (1440, 900))
+ROSTER = """name,sector,district,groups,role,telegram_id,phone
+张明,经济界,城关区,经济委员会;第一联络组,member,1001,13800000001
+王芳,教育界,七里河区,教科卫体委员会;第二联络组,member,1002,13800000002
+刘洋,农业界,榆中县,农业和农村委员会,member,1003,13800000004
+赵敏,医药卫生界,安宁区,教科卫体委员会,member,1004,13800000005
+李干事,,城关区,委员会办公室,staff,9001,13800000009
+钱主任,,城关区,委员会办公室,admin,9002,13800000010
+孙把关,,城关区,提案委员会,reviewer,9003,13800000011
+陈静,医药卫生界,安宁区,教科卫体委员会,member,,13800000003
+周强,特邀人士,西固区,第三联络组,member,,13800000006
+"""
+QUESTIONS = [
+    ("学习打卡怎么算积分？", True, "answer", None),
+    ("提案提交后多久能收到答复？", True, "answer", "useless"),
+    ("委员证丢了怎么补办？", False, "uncertain", None),
+    ("委员证丢了怎么补办", False, "uncertain", None),
+    ("明年全会什么时候开？", False, "refused", None),
+    ("<script>alert('不会执行')</script>能显示吗", False, "refused", None),
+    ("政协委员可以请假吗", True, "faq", None),
+]
+BAD_ROSTER = "姓名,界别,角色\n吴委员,教育界,委员\n,农业界,委员\n郑委员,经济界,主席\n"
+PAGES = [
+    ("signin", "/console/signin"),
+    ("overview", "/console/"),
+    ("kb", "/console/kb"),
+    ("kb-test", "/console/kb/test?q=学习打卡怎么算积分"),
+    ("qa", "/console/qa"),
+    ("questions", "/console/qa/questions"),
+    ("members", "/console/members"),
+    ("audit", "/console/audit"),
+    ("proposals", "/console/lists/proposals"),
+]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+async def seed(db: Database, kb: KnowledgeBase) -> dict[str, int]:
+    now = utcnow()
+    await asyncio.to_thread(kb.ingest, [STARTER_DIR])
+    async with db.session() as session:
+        report = await members_repo.import_roster(session, rows=parse_roster(ROSTER.encode()).rows, now=now)
+        people = {m.name: m for m in report.created}
+        staff = people["李干事"]
+        await audit.record(session, actor=staff, action="members.import", at=now, detail={"created": len(people)})
+        faq = await questions_repo.add_faq(session, question="政协委员可以请假吗",
+                                           answer="可以。因故不能参加会议或活动的，应当向委员会办公室书面请假。",
+                                           at=now, created_by=staff.id)
+        await questions_repo.add_faq(session, question="委员履职积分在哪里查", answer="在机器人中发送 /credits 查看。",
+                                     at=now, created_by=staff.id)
+        await app_state.bump(session, name=app_state.FAQ_REVISION, now=now)
+        await audit.record(session, actor=staff, action="faq.save", at=now, target=f"faq:{faq.id}")
+        for n, (question, answered, mode, feedback) in enumerate(QUESTIONS):
+            asker = people[("张明", "王芳", "刘洋", "赵敏")[n % 4]]
+            entry = await questions_repo.log_question(
+                session, member_id=asker.id, chat_id=asker.telegram_id or 0, question=question, answered=answered,
+                answer="", sources=[], at=now - timedelta(hours=n), mode=mode,
+                faq_id=faq.id if mode == "faq" else None)
+            if feedback:
+                await questions_repo.set_feedback(session, question_id=entry.id, member_id=asker.id, feedback=feedback)
+        today = now.date()
+        for n, name in enumerate(("张明", "王芳", "刘洋")):
+            session.add(StudyCheckin(member_id=people[name].id, kind="study", title="《政协章程》", minutes=30 + 15 * n,
+                                     study_date=today, created_at=now - timedelta(hours=n)))
+        items = [("老城区夜间公交线路不足", "assigned", today - timedelta(days=2), "市交通运输局"),
+                 ("社区养老服务站人手紧张", "assigned", today + timedelta(days=1), "市民政局"),
+                 ("中小学课后服务收费不透明", "accepted", today + timedelta(days=10), None),
+                 ("黄河沿岸步道照明不够", "submitted", None, None)]
+        for n, (title, status, deadline, unit) in enumerate(items, start=1):
+            session.add(Proposal(number=f"WJY-{today.year}-{n:04d}", member_id=people["张明"].id, title=title,
+                                 content=title + "，建议有关部门尽快研究解决。", category="社会民生", status=status,
+                                 deadline=deadline if isinstance(deadline, date) else None, unit=unit,
+                                 created_at=now - timedelta(days=n), updated_at=now))
+    return {"unbound": people["陈静"].id}
+
+
+async def shoot(out: Path) -> list[Path]:
+    from playwright.async_api import async_playwright
+
+    from tests.support.browser import CHROMIUM_ARGS, chromium_path
+
+    await asyncio.to_thread(out.mkdir, parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="console-screens-") as tmp:
+        tmp_dir = Path(tmp)
+        data_dir = tmp_dir / "data"
+        port = free_port()
+        settings = Settings(_env_file=None, data_dir=data_dir, embedder="hash", starter_kb=False,
+                            console_url=f"http://127.0.0.1:{port}", bot_username="cppcc_demo_bot")
+        data_dir.mkdir(parents=True)
+        db = Database(settings.resolved_database_url)
+        await db.upgrade()
+        kb = KnowledgeBase.open(KnowledgeConfig(persist_dir=settings.chroma_dir, embedder="hash",
+                                                thresholds=Thresholds(min_dense=0.1)), embedder=HashEmbedder())
+        ids = await seed(db, kb)
+        server = embedded_server(uvicorn_config(create_app(build_console(settings, db, kb)), "127.0.0.1", port))
+        task = asyncio.create_task(server.serve())
+        written: list[Path] = []
+        try:
+            while not server.started:  # noqa: ASYNC110  (uvicorn offers no event to wait on)
+                await asyncio.sleep(0.05)
+            base = f"http://127.0.0.1:{port}"
+            source = kb.list_sources()[0].source
+            pages = [*PAGES, ("document", f"/console/kb/doc?source={source}"),
+                     ("member", f"/console/members/{ids['unbound']}")]
+            async with async_playwright() as playwright:
+                browser = await playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+                for width, height in VIEWPORTS:
+                    context = await browser.new_context(viewport={"width": width, "height": height}, locale="zh-CN",
+                                                        device_scale_factor=1)
+                    page = await context.new_page()
+                    await page.goto(base + "/console/signin")
+                    await page.screenshot(path=str(out / f"signin-{width}x{height}.png"))
+                    await page.goto(await link_for(settings, db, 9001, via="bench"))
+                    await page.screenshot(path=str(out / f"login-{width}x{height}.png"))
+                    await page.get_by_role("button", name="登录").click()
+                    await page.wait_for_url("**/console/?msg=signed_in")
+                    for name, path in pages[1:]:
+                        await page.goto(base + path)
+                        target = out / f"{name}-{width}x{height}.png"
+                        await page.screenshot(path=str(target), full_page=True)
+                        written.append(target)
+                    await page.goto(base + "/console/members")
+                    roster_file = tmp_dir / "名单.csv"
+                    roster_file.write_text(BAD_ROSTER, encoding="utf-8")
+                    await page.locator("input[name=file]").set_input_files(str(roster_file))
+                    await page.get_by_role("button", name="检查名单").click()
+                    target = out / f"import-errors-{width}x{height}.png"
+                    await page.screenshot(path=str(target), full_page=True)
+                    written.append(target)
+                    await context.close()
+                await browser.close()
+        finally:
+            server.should_exit = True
+            await task
+            await db.dispose()
+    return written
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "out" / "console")
+    args = parser.parse_args()
+    written = asyncio.run(shoot(args.out))
+    for path in written:
+        print(path)
+    print(f"{len(written)} screenshots in {args.out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,164 @@
+"""The staff console in a real browser (Debian's headless Chromium), served by ``cppcc-bot console`` as a
+separate process, while the bot (the real Application on the fake Bot API) answers members from the same
+database and knowledge base: sign-in by /console, an upload the bot then answers from, an FAQ made from a
+gap, a roster import with a bad row."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from bot.knowledge_wiring import knowledge_config_from
+from bot.settings import Settings
+from handlers.console import ConsoleLinks
+from handlers.context import Services
+from knowledge.embedders import HashEmbedder
+from knowledge.service import KnowledgeBase
+from store import members as members_repo
+from store.models import Member
+from tests.fakes.dialogue import Dialogue
+from tests.fakes.process import BotProcess, cli_env, free_port
+from tests.support.browser import chromium
+
+pytestmark = pytest.mark.real
+
+DOC = ("# 委员履职手册\n\n## 第一章 总则\n\n第一条 委员每年应当提交至少一件提案。\n\n"
+       "第二条 委员因故不能出席会议，应当向办公室请假。\n\n第三条 委员应当参加学习和培训。\n")
+LINK = re.compile(r"(http://127\.0\.0\.1:\d+/console/login\?t=\S+)")
+
+
+async def _wait_until_serving(base: str, proc: BotProcess, limit: float = 90.0) -> None:
+    """Poll until the console answers (a subprocess start-up: there is no event to wait on)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + limit
+    async with httpx.AsyncClient() as client:
+        while loop.time() < deadline:
+            if proc.proc.returncode is not None:
+                raise AssertionError(f"console exited:\n{proc.output()}")
+            try:
+                if (await client.get(f"{base}/console/signin")).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            await asyncio.sleep(0.2)
+    raise AssertionError(f"console did not start within {limit}s:\n{proc.output()}")
+
+
+@pytest.fixture
+async def console_process(settings: Settings, services: Services) -> AsyncIterator[str]:
+    """``cppcc-bot console`` on a free port over the test's data dir; yields its base URL."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    proc = await BotProcess.start(settings.data_dir, "console", "--port", str(port),
+                                  env=cli_env(CONSOLE_URL=base))
+    try:
+        await _wait_until_serving(base, proc)
+        services.configs.replace(ConsoleLinks(base_url=base))  # the bot's /console links point at it
+        yield base
+    finally:
+        await proc.stop()
+
+
+@pytest.fixture
+def bot_kb(settings: Settings, services: Services) -> Iterator[KnowledgeBase]:
+    config = knowledge_config_from(settings.model_copy(update={"embedder": "hash"}))
+    kb = KnowledgeBase.open(config, embedder=HashEmbedder())
+    kb.live.interval = 0.0  # look at the revision on every question (the once-a-second limit is unit-tested)
+    services.knowledge = kb
+    yield kb
+    services.knowledge = None
+
+
+async def test_staff_console_in_the_browser_and_the_bot_follows(
+    chat: Dialogue, services: Services, roster: Callable[..., Awaitable[list[Member]]], bot_kb: KnowledgeBase,
+    console_process: str, tmp_path: Path,
+) -> None:
+    await roster({"name": "张明", "telegram_id": 1001}, {"name": "李干事", "telegram_id": 9001, "role": "staff"})
+    from playwright.async_api import expect
+
+    async with chromium() as browser:
+        page = await browser.new_page(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+
+        # ---- sign in with the link /console sends ---------------------------------------------------
+        replies = await chat.send(9001, "/console")
+        link = LINK.search(replies.text)
+        assert link, replies.text
+        await page.goto(link.group(1))
+        await page.get_by_role("button", name="登录").click()
+        await expect(page.get_by_role("heading", name="总览")).to_be_visible()
+        await expect(page.locator(".flash")).to_contain_text("登录成功")
+        await page.goto(link.group(1))  # the link is used up
+        await expect(page.locator("main")).to_contain_text("已经用过")
+
+        # ---- upload a document; the bot (another process) answers from it -----------------------------
+        before = await chat.send(1001, "委员因故不能出席会议怎么办")
+        assert "委员履职手册" not in before.text
+        doc = tmp_path / "委员履职手册.md"
+        doc.write_text(DOC, encoding="utf-8")
+        await page.goto(f"{console_process}/console/")
+        await page.get_by_role("navigation", name="主导航").get_by_role("link", name="知识库").click()
+        await page.locator("input[name=files]").set_input_files([str(doc)])
+        await page.get_by_role("button", name="上传并导入").click()
+        await expect(page.locator(".flash")).to_contain_text("已导入 1 个文件", timeout=60_000)
+        await expect(page.locator("table").last).to_contain_text("委员履职手册")
+        answer = await chat.send(1001, "委员因故不能出席会议怎么办")
+        assert "《委员履职手册》第二条" in answer.text and "请假" in answer.text
+        await page.get_by_role("searchbox").fill("委员因故不能出席会议怎么办")
+        await page.get_by_role("button", name="测试").click()
+        await expect(page.locator("pre.reply")).to_contain_text("第二条")
+
+        # ---- a question the bot could not answer becomes an FAQ entry ---------------------------------
+        refused = await chat.send(1001, "委员证丢了怎么补办")
+        assert "请到委员会办公室补办" not in refused.text
+        await page.get_by_role("navigation", name="主导航").get_by_role("link", name="问答").click()
+        gap = page.locator("article.gap", has_text="委员证丢了怎么补办")
+        await gap.get_by_placeholder("写下答案").fill("请到委员会办公室补办，带身份证。")
+        await gap.get_by_role("button", name="转为常见问答").click()
+        await expect(page.locator(".flash")).to_contain_text("已转为常见问答")
+        await expect(page.locator("article.gap", has_text="委员证丢了怎么补办")).to_have_count(0)
+        faq_answer = await chat.send(1001, "委员证丢了怎么补办？")
+        assert "请到委员会办公室补办，带身份证。" in faq_answer.text
+
+        # ---- roster import: a bad row is shown and nothing is saved; fixed, it imports ----------------
+        bad = tmp_path / "名单.csv"
+        bad.write_text("姓名,界别,地区,角色\n孙委员,教育界,城关区,委员\n,农业界,榆中县,委员\n", encoding="utf-8")
+        await page.get_by_role("navigation", name="主导航").get_by_role("link", name="委员").click()
+        await page.locator("input[name=file]").set_input_files([str(bad)])
+        await page.get_by_role("button", name="检查名单").click()
+        await expect(page.locator("table.results")).to_contain_text("第 3 行")
+        await expect(page.locator("table.results")).to_contain_text("姓名为空")
+        await expect(page.get_by_role("button", name="确认导入")).to_have_count(0)
+        async with services.db.session() as session:
+            assert await members_repo.count(session) == 2
+        bad.write_text("姓名,界别,地区,角色\n孙委员,教育界,城关区,委员\n", encoding="utf-8")
+        await page.goto(f"{console_process}/console/members")
+        await page.locator("input[name=file]").set_input_files([str(bad)])
+        await page.get_by_role("button", name="检查名单").click()
+        await page.get_by_role("button", name="确认导入").click()
+        await expect(page.locator(".flash")).to_contain_text("新增 1 人")
+        await page.get_by_role("link", name="孙委员").click()
+        await expect(page.locator(".invite .code")).to_have_text(re.compile(r"^[A-Z2-9]{8}$"))
+        await expect(page.get_by_role("img", name="邀请二维码")).to_be_visible()
+
+        # ---- the audit log shows it all, with who -----------------------------------------------------
+        await page.get_by_role("navigation", name="主导航").get_by_role("link", name="操作记录").click()
+        trail = page.locator("table")
+        for action in ("生成登录链接", "登录工作台", "上传文档", "保存常见问答", "导入名单"):
+            await expect(trail).to_contain_text(action)
+        await expect(trail).to_contain_text("李干事")
+
+        # ---- on a phone, the same pages work -----------------------------------------------------------
+        await page.set_viewport_size({"width": 390, "height": 844})
+        await page.goto(f"{console_process}/console/qa")
+        await expect(page.get_by_role("heading", name="问答", exact=True)).to_be_visible()
+        width = await page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 390, f"the page scrolls sideways on a phone ({width}px)"
+        await page.get_by_role("button", name="退出").click()
+        await expect(page.locator("main")).to_contain_text("已退出登录")
+        await page.goto(f"{console_process}/console/")
+        await expect(page).to_have_url(re.compile(r"/console/signin$"))

@@ -1,0 +1,244 @@
+"""Console security: one-time links, sessions, CSRF, escaping, roles, rate limits, uploads, headers."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+import httpx
+
+from store import console as console_repo
+from store import members as members_repo
+from store import questions as questions_repo
+from store.models import Member
+from tests.web.conftest import BASE, Clock, SignedIn, csrf_of, new_link
+from web import texts
+from web.security import COOKIE
+from web.state import Console
+
+SignIn = Callable[[httpx.AsyncClient, Member], Awaitable[SignedIn]]
+
+
+async def test_pages_need_a_session(client: httpx.AsyncClient, people: dict[str, Member]) -> None:
+    for path in ("/console/", "/console/kb", "/console/qa", "/console/members", "/console/audit"):
+        response = await client.get(path)
+        assert response.status_code == 303 and response.headers["location"] == "/console/signin"
+    response = await client.post("/console/qa/faq", data={"question": "q", "answer": "a"})
+    assert response.status_code == 401
+    help_page = await client.get("/console/signin")
+    assert "/console" in help_page.text and texts.SIGNIN_HOWTO in help_page.text
+
+
+async def test_link_signs_in_once_and_only_on_post(client: httpx.AsyncClient, console: Console,
+                                                   people: dict[str, Member]) -> None:
+    token = await new_link(console, people["staff"])
+    for _ in range(2):  # a link preview or a second look does not use it up
+        shown = await client.get("/console/login", params={"t": token})
+        assert shown.status_code == 200 and "李干事" in shown.text and COOKIE not in shown.headers.get("set-cookie", "")
+    signed = await client.post("/console/login", data={"t": token})
+    assert signed.status_code == 303 and signed.headers["location"].startswith("/console/")
+    cookie = signed.headers["set-cookie"]
+    assert "HttpOnly" in cookie and "SameSite=lax" in cookie and "Path=/console" in cookie and "Secure" not in cookie
+    home = await client.get("/console/")
+    assert home.status_code == 200 and "李干事" in home.text
+    async with httpx.AsyncClient(transport=client._transport, base_url=BASE) as other:
+        again = await other.post("/console/login", data={"t": token})
+        assert again.status_code == 410 and texts.LINK_USED in again.text
+        assert COOKIE not in again.headers.get("set-cookie", "")
+        assert (await other.get("/console/")).status_code == 303
+
+
+async def test_cookie_is_secure_behind_https(make_client: Callable[..., httpx.AsyncClient], console: Console,
+                                             people: dict[str, Member]) -> None:
+    async with make_client("https://console.test") as client:
+        signed = await client.post("/console/login", data={"t": await new_link(console, people["staff"])})
+    assert signed.status_code == 303 and "Secure" in signed.headers["set-cookie"]
+
+
+async def test_link_expires_after_ten_minutes(client: httpx.AsyncClient, console: Console, clock: Clock,
+                                              people: dict[str, Member]) -> None:
+    fresh, stale = await new_link(console, people["staff"]), await new_link(console, people["staff"])
+    clock.advance(minutes=9, seconds=59)
+    assert (await client.post("/console/login", data={"t": fresh})).status_code == 303
+    clock.advance(seconds=1)
+    expired = await client.post("/console/login", data={"t": stale})
+    assert expired.status_code == 410 and texts.LINK_EXPIRED in expired.text
+
+
+async def test_forged_and_tampered_links_are_refused(client: httpx.AsyncClient, console: Console,
+                                                     people: dict[str, Member]) -> None:
+    token = await new_link(console, people["staff"])
+    link_id, nonce, signature = token.split(".")
+    for bad in ("", "garbage", f"{link_id}.{nonce}.{'0' * 32}", f"{int(link_id) + 1}.{nonce}.{signature}",
+                f"{link_id}.{nonce}x.{signature}", "1.2.3.4", "é" * 10, "9" * 300):
+        response = await client.post("/console/login", data={"t": bad})
+        assert response.status_code == 400, bad
+        assert texts.LINK_INVALID in response.text
+    assert (await client.post("/console/login", data={"t": token})).status_code == 303  # the real one still works
+
+
+async def test_member_unbound_and_deactivated_staff_get_nothing(
+    client: httpx.AsyncClient, console: Console, people: dict[str, Member]
+) -> None:
+    async with console.db.session() as session:
+        for who in ("member", "unbound"):
+            assert await console_repo.issue_link(session, member=people[who], configured_secret=None,
+                                                 base_url=BASE, now=console.clock(), via="test") is None
+        # a link made for a member anyway (forged rows, an old bug) still opens nothing
+        secret = await console_repo.console_secret(session, configured=None, now=console.clock())
+        member_token = await console_repo.create_link(session, member=people["member"], secret=secret,
+                                                      now=console.clock())
+    refused = await client.post("/console/login", data={"t": member_token})
+    assert refused.status_code == 403 and texts.LINK_FORBIDDEN in refused.text
+    token = await new_link(console, people["staff"])
+    async with console.db.session() as session:
+        await members_repo.set_active(session, member_id=people["staff"].id, active=False, now=console.clock())
+    refused = await client.post("/console/login", data={"t": token})
+    assert refused.status_code == 403
+    assert (await client.get("/console/")).status_code == 303
+
+
+async def test_deactivating_staff_ends_their_session(client: httpx.AsyncClient, console: Console,
+                                                     sign_in: SignIn, people: dict[str, Member]) -> None:
+    await sign_in(client, people["staff"])
+    async with console.db.session() as session:
+        await members_repo.set_role(session, member_id=people["staff"].id, role=people["member"].role_enum,
+                                    now=console.clock())
+    assert (await client.get("/console/")).status_code == 303
+
+
+async def test_session_expires_when_idle(client: httpx.AsyncClient, clock: Clock, sign_in: SignIn,
+                                         people: dict[str, Member]) -> None:
+    await sign_in(client, people["staff"])
+    for _ in range(3):  # activity keeps it alive past the idle time
+        clock.advance(minutes=29)
+        assert (await client.get("/console/")).status_code == 200
+    clock.advance(minutes=30)
+    assert (await client.get("/console/")).status_code == 303
+    clock.advance(seconds=1)
+    assert (await client.get("/console/")).status_code == 303  # ended for good
+
+
+async def test_sign_out_ends_the_session(client: httpx.AsyncClient, sign_in: SignIn,
+                                         people: dict[str, Member]) -> None:
+    me = await sign_in(client, people["staff"])
+    cookie = client.cookies.get(COOKIE)
+    out = await me.post("/console/logout")
+    assert out.status_code == 200 and texts.SIGNED_OUT in out.text
+    client.cookies.set(COOKIE, cookie or "", domain="console.test", path="/console")  # a kept copy is dead too
+    assert (await client.get("/console/")).status_code == 303
+
+
+async def test_forms_need_the_sessions_csrf_token(make_client: Callable[..., httpx.AsyncClient], console: Console,
+                                                  sign_in: SignIn, people: dict[str, Member]) -> None:
+    async with make_client() as a, make_client() as b:
+        alice = await sign_in(a, people["staff"])
+        bob = await sign_in(b, people["admin"])
+        assert alice.csrf != bob.csrf
+        form = {"question": "委员证丢了怎么办", "answer": "请联系办公室补办。"}
+        for data in (form, {**form, "csrf": ""}, {**form, "csrf": "x" * 43}, {**form, "csrf": bob.csrf}):
+            refused = await a.post("/console/qa/faq", data=data)
+            assert refused.status_code == 403 and texts.CSRF_FAILED in refused.text
+        refused = await alice.post("/console/qa/faq", data=form, headers={"Origin": "https://evil.example"})
+        assert refused.status_code == 403
+        async with console.db.session() as session:
+            assert await questions_repo.all_faq(session) == []
+        assert (await alice.post("/console/qa/faq", data=form)).status_code == 303
+        header = await a.post("/console/qa/faq", data={**form, "question": "另一个问题"},
+                              headers={"X-CSRF-Token": alice.csrf, "Origin": BASE})
+        assert header.status_code == 303
+        async with console.db.session() as session:
+            assert len(await questions_repo.all_faq(session)) == 2
+
+
+async def test_member_written_text_is_escaped(client: httpx.AsyncClient, console: Console, sign_in: SignIn,
+                                              roster: Callable[..., Awaitable[list[Member]]],
+                                              people: dict[str, Member]) -> None:
+    script = '<script>alert("x")</script>'
+    [evil] = await roster({"name": '<img src=x onerror=alert(1)>', "telegram_id": 1666})
+    async with console.db.session() as session:
+        await questions_repo.log_question(session, member_id=evil.id, chat_id=1666, question=f"问题{script}",
+                                          answered=False, answer="", sources=[], at=console.clock(), mode="refused")
+    await sign_in(client, people["staff"])
+    for path in ("/console/qa", "/console/qa/questions", "/console/members", f"/console/members/{evil.id}"):
+        html = (await client.get(path)).text
+        assert "<script>alert" not in html and "<img src=x" not in html, path
+    qa = (await client.get("/console/qa")).text
+    assert "问题&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in qa
+    members = (await client.get("/console/members")).text
+    assert "&lt;img src=x onerror=alert(1)&gt;" in members
+    search = (await client.get("/console/members", params={"q": "<b>x</b>"})).text
+    assert "<b>x</b>" not in search and "&lt;b&gt;x&lt;/b&gt;" in search
+
+
+async def test_repeated_bad_links_are_rate_limited(client: httpx.AsyncClient, console: Console, clock: Clock,
+                                                   people: dict[str, Member]) -> None:
+    for n in range(console.config.bad_link_limit):
+        assert (await client.get("/console/login", params={"t": f"bad{n}"})).status_code == 400
+    good = await new_link(console, people["staff"])
+    blocked = await client.post("/console/login", data={"t": good})
+    assert blocked.status_code == 429 and texts.TOO_MANY in blocked.text
+    clock.advance(seconds=console.config.bad_link_window + 1)
+    fresh = await new_link(console, people["staff"])
+    assert (await client.post("/console/login", data={"t": fresh})).status_code == 303
+
+
+async def test_only_admins_change_roles_or_staff(client: httpx.AsyncClient, console: Console, sign_in: SignIn,
+                                                 people: dict[str, Member]) -> None:
+    staff = await sign_in(client, people["staff"])
+    refused = await staff.post(f"/console/members/{people['member'].id}/role", {"role": "admin"})
+    assert refused.status_code == 403 and texts.FORBIDDEN_ADMIN in refused.text
+    refused = await staff.post(f"/console/members/{people['admin'].id}/deactivate")
+    assert refused.status_code == 403
+    done = await staff.post(f"/console/members/{people['member'].id}/deactivate")
+    assert done.status_code == 303
+    own = await staff.post(f"/console/members/{people['staff'].id}/deactivate")
+    assert own.status_code == 303 and "self_forbidden" in own.headers["location"]
+    async with console.db.session() as session:
+        assert (await members_repo.get(session, member_id=people["member"].id)).active is False  # type: ignore[union-attr]
+        assert (await members_repo.get(session, member_id=people["admin"].id)).active is True  # type: ignore[union-attr]
+        assert (await members_repo.get(session, member_id=people["staff"].id)).active is True  # type: ignore[union-attr]
+
+
+async def test_security_headers_and_no_caching(client: httpx.AsyncClient, sign_in: SignIn,
+                                               people: dict[str, Member]) -> None:
+    await sign_in(client, people["reviewer"])  # 把关人 may use the console
+    response = await client.get("/console/")
+    assert "script-src 'self'" in response.headers["content-security-policy"]
+    assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert response.headers["cache-control"] == "no-store"
+    assert "钱把关" in response.text and "把关人" in response.text
+
+
+async def test_import_ticket_belongs_to_its_session(make_client: Callable[..., httpx.AsyncClient], sign_in: SignIn,
+                                                    people: dict[str, Member]) -> None:
+    csv = "name,sector,role\n新委员,教育界,member\n".encode()
+    async with make_client() as a, make_client() as b:
+        alice = await sign_in(a, people["staff"])
+        bob = await sign_in(b, people["admin"])
+        checked = await a.post("/console/members/import", data={"csrf": alice.csrf},
+                               files={"file": ("r.csv", csv, "text/csv")})
+        assert checked.status_code == 200
+        ticket = checked.text.split('name="ticket" value="', 1)[1].split('"', 1)[0]
+        stolen = await bob.post("/console/members/import/confirm", {"ticket": ticket})
+        assert stolen.status_code == 303 and "import_expired" in stolen.headers["location"]
+        mine = await alice.post("/console/members/import/confirm", {"ticket": ticket})
+        assert mine.status_code == 303 and "msg=imported&n=1" in mine.headers["location"]
+        assert csrf_of((await a.get("/console/members")).text) == alice.csrf
+
+
+async def test_uploads_cannot_escape_the_upload_folder(client: httpx.AsyncClient, console: Console, kb: object,
+                                                       sign_in: SignIn, people: dict[str, Member]) -> None:
+    console.knowledge = kb
+    me = await sign_in(client, people["staff"])
+    text = "# 手册\n\n第一条 委员应当学习。\n".encode()
+    sneaky = await client.post("/console/kb/upload", data={"csrf": me.csrf, "replace": "../../escape.md"},
+                               files=[("files", ("a.md", text, "text/markdown"))])
+    assert sneaky.status_code == 400
+    named = await client.post("/console/kb/upload", data={"csrf": me.csrf},
+                              files=[("files", ("../../../etc/passwd.md", text, "text/markdown"))])
+    assert named.status_code == 200 and "passwd.md" in named.text
+    stored = [p for p in console.config.data_dir.rglob("*") if p.is_file() and p.suffix == ".md"]
+    assert [p.name for p in stored] == ["passwd.md"]
+    assert all(p.is_relative_to(console.config.upload_dir) for p in stored)
+    assert not (console.config.data_dir.parent / "escape.md").exists()
