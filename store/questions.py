@@ -15,6 +15,10 @@ from store.models import FaqEntry, QuestionLog
 
 FEEDBACK_USEFUL = "useful"
 FEEDBACK_USELESS = "useless"
+MODE_ANSWER = "answer"
+MODE_CANDIDATES = "candidates"
+MODE_REFUSAL = "refusal"
+KB_MODES = (MODE_ANSWER, MODE_CANDIDATES, MODE_REFUSAL)
 _NOISE = re.compile(r"[\s\W_]+", re.UNICODE)
 
 
@@ -34,7 +38,11 @@ async def log_question(
     sources: list[dict[str, Any]],
     at: datetime,
     faq_id: int | None = None,
+    mode: str | None = None,
 ) -> QuestionLog:
+    """Log a question; ``mode`` is the knowledge base's decision (for candidates, ``sources`` are the offers)."""
+    if mode is not None and mode not in KB_MODES:
+        raise ValueError(mode)
     entry = QuestionLog(
         member_id=member_id,
         chat_id=chat_id,
@@ -45,6 +53,7 @@ async def log_question(
         sources=sources,
         faq_id=faq_id,
         created_at=at,
+        kb_mode=mode,
     )
     session.add(entry)
     await session.flush()
@@ -76,6 +85,21 @@ async def mark_passed_to_staff(session: AsyncSession, *, question_id: int, membe
     return entry
 
 
+async def open_candidate(
+    session: AsyncSession, *, question_id: int, member_id: int, rank: int
+) -> dict[str, Any] | None:
+    """The ``rank``-th (1-based) article offered for the member's own uncertain question, recording that
+    it was opened; None when the question is not theirs, offered no candidates, or has no such rank."""
+    entry = await session.get(QuestionLog, question_id)
+    if entry is None or entry.member_id != member_id or entry.kb_mode != MODE_CANDIDATES:
+        return None
+    if not 1 <= rank <= len(entry.sources):
+        return None
+    entry.opened_candidate = rank
+    await session.flush()
+    return dict(entry.sources[rank - 1])
+
+
 @dataclass(frozen=True)
 class Gap:
     """A question the knowledge base did not serve well, with how often it came up."""
@@ -85,20 +109,24 @@ class Gap:
     unanswered: int
     useless: int
     last_asked: datetime
+    uncertain: int = 0  # answered with candidates only ("没有找到直接对应的规定")
 
 
 async def gaps(session: AsyncSession, *, limit: int = 20) -> list[Gap]:
-    """Unanswered and 没用 questions, grouped by normalised text, most frequent first."""
+    """Unanswered, uncertain (candidates only) and 没用 questions, grouped by normalised text, most frequent
+    first; ``unanswered`` counts refusals, ``uncertain`` the questions that got candidates."""
     is_gap = or_(QuestionLog.answered.is_(False), QuestionLog.feedback == FEEDBACK_USELESS)
+    is_uncertain = QuestionLog.kb_mode == MODE_CANDIDATES
     count = func.count(QuestionLog.id)
     stmt = (
         select(
             QuestionLog.question_key,
             func.max(QuestionLog.question),
             count,
-            func.sum(case((QuestionLog.answered.is_(False), 1), else_=0)),
+            func.sum(case((is_uncertain, 0), (QuestionLog.answered.is_(False), 1), else_=0)),
             func.sum(case((QuestionLog.feedback == FEEDBACK_USELESS, 1), else_=0)),
             func.max(QuestionLog.created_at),
+            func.sum(case((is_uncertain, 1), else_=0)),
         )
         .where(is_gap)
         .group_by(QuestionLog.question_key)
@@ -107,11 +135,11 @@ async def gaps(session: AsyncSession, *, limit: int = 20) -> list[Gap]:
     )
     rows = (await session.execute(stmt)).all()
     result = []
-    for _key, question, n, unanswered, useless, last in rows:
+    for _key, question, n, unanswered, useless, last, uncertain in rows:
         last_at = last if isinstance(last, datetime) else datetime.fromisoformat(str(last))
         if last_at.tzinfo is None:
             last_at = last_at.replace(tzinfo=UTC)
-        result.append(Gap(question, int(n), int(unanswered or 0), int(useless or 0), last_at))
+        result.append(Gap(question, int(n), int(unanswered or 0), int(useless or 0), last_at, int(uncertain or 0)))
     return result
 
 

@@ -29,6 +29,10 @@ class QuestionLog(Base):
     feedback: Mapped[str | None] = mapped_column(String(16))
     passed_to_staff: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    # The knowledge base's decision: "answer", "candidates" (``sources`` then holds the articles offered)
+    # or "refusal"; None for rows logged before it was recorded.
+    kb_mode: Mapped[str | None] = mapped_column(String(16), index=True)
+    opened_candidate: Mapped[int | None] = mapped_column(Integer)  # 1-based rank of the last one opened
 
 
 class FaqEntry(Base):
