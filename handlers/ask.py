@@ -41,6 +41,23 @@ def invalidate_faq(context: BotContext) -> None:
     context.services.faq_matcher = None
 
 
+def _candidate_label(rank: int, source: dict[str, Any]) -> str:
+    citation = f"《{source.get('title') or source['source']}》{source.get('article') or ''}"
+    label = texts.CANDIDATE_BUTTON.format(rank=rank, citation=citation)
+    limit = texts.CANDIDATE_BUTTON_MAX
+    return label if len(label) <= limit else f"{label[: limit - 1]}…"
+
+
+def _candidates_keyboard(question_id: int, candidates: list[dict[str, Any]]) -> InlineKeyboardMarkup:
+    """One button per offered article (opens its clause), then 转交工作人员."""
+    rows = [
+        [InlineKeyboardButton(_candidate_label(rank, c), callback_data=f"qa:open:{question_id}:{rank}")]
+        for rank, c in enumerate(candidates, start=1)
+    ]
+    rows.append([InlineKeyboardButton(texts.BTN_PASS_TO_STAFF, callback_data=f"qa:staff:{question_id}")])
+    return InlineKeyboardMarkup(rows)
+
+
 def _answer_keyboard(question_id: int, *, answered: bool, has_source: bool) -> InlineKeyboardMarkup:
     row = [
         InlineKeyboardButton(texts.BTN_USEFUL, callback_data=f"qa:fb:{question_id}:u"),
@@ -70,6 +87,8 @@ async def answer_question(update: Update, context: BotContext, member: Member, q
     match = (await _faq_matcher(context)).match(question)
     faq_id: int | None = None
     sources: list[dict[str, Any]] = []
+    mode = questions_repo.MODE_REFUSED
+    kb_mode: str | None = None
     if match is not None:
         faq_id = int(match.pair.id)  # the matcher is built from FAQ rows, whose ids are ints
         answered, text, mode = True, f"{match.pair.answer}\n{texts.FAQ_ANSWER_SOURCE}", questions_repo.MODE_FAQ
@@ -80,20 +99,23 @@ async def answer_question(update: Update, context: BotContext, member: Member, q
         history = context.chat_data.get(HISTORY_KEY) if context.chat_data is not None else None
         result = await context.services.knowledge.aanswer(question, history=history)
         answered, text, mode = result.answered, result.text, outcome(result)
-        sources = [
-            {"source": c.source, "title": c.title, "article": c.label} for c in result.citations
-        ] if answered else []
+        kb_mode = result.decision if result.decision in questions_repo.KB_MODES else questions_repo.MODE_REFUSAL
+        cited = (result.citations if answered
+                 else result.candidates if kb_mode == questions_repo.MODE_CANDIDATES else [])
+        sources = [{"source": c.source, "title": c.title, "article": c.label} for c in cited]
     entry = await questions_repo.log_question(
         context.session, member_id=member.id, chat_id=message.chat_id, question=question,
-        answered=answered, answer=text, sources=sources, at=now, faq_id=faq_id, mode=mode,
+        answered=answered, answer=text, sources=sources, at=now, faq_id=faq_id, mode=mode, kb_mode=kb_mode,
     )
     await context.commit()
     if context.chat_data is not None:
         context.chat_data[HISTORY_KEY] = [(question, text)] if answered else []
-    has_source = any(s.get("article") for s in sources)
-    await message.reply_text(
-        text[:MAX_MESSAGE], reply_markup=_answer_keyboard(entry.id, answered=answered, has_source=has_source)
-    )
+    if kb_mode == questions_repo.MODE_CANDIDATES and sources:
+        keyboard = _candidates_keyboard(entry.id, sources)
+    else:
+        has_source = any(s.get("article") for s in sources)
+        keyboard = _answer_keyboard(entry.id, answered=answered, has_source=has_source)
+    await message.reply_text(text[:MAX_MESSAGE], reply_markup=keyboard)
 
 
 @require_member
@@ -162,6 +184,34 @@ async def on_source(update: Update, context: BotContext, member: Member) -> None
 
 
 @require_member
+async def on_open_candidate(update: Update, context: BotContext, member: Member) -> None:
+    """A candidate article of an uncertain answer: send its clause and record which one was opened."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    parts = query.data.split(":")
+    question_id = _parse_id(query.data, 2)
+    rank = parse_id(parts[3]) if len(parts) == 4 else None
+    source = None
+    if question_id is not None and rank is not None:
+        source = await questions_repo.open_candidate(
+            context.session, question_id=question_id, member_id=member.id, rank=rank
+        )
+    kb = context.services.knowledge
+    article = source.get("article") if source else None
+    full = kb.article_text(source["source"], article) if kb is not None and source and article else None
+    if source is None or not full:
+        await query.answer(texts.STALE_BUTTON if source is None else texts.SOURCE_NOT_FOUND, show_alert=True)
+        return
+    await context.commit()
+    header = texts.SOURCE_HEADER.format(citation=f"《{source.get('title') or source['source']}》{article}")
+    chat_id = query.message.chat.id if query.message else member.telegram_id
+    if chat_id is None:  # a bound member always has a telegram_id; keeps the type checker honest
+        return
+    await context.bot.send_message(chat_id, f"{header}\n{full}"[:MAX_MESSAGE])
+    await query.answer()
+
+
+@require_member
 async def on_pass_to_staff(update: Update, context: BotContext, member: Member) -> None:
     """转交工作人员: forward an unanswered question to the staff chat."""
     query = update.callback_query
@@ -198,8 +248,9 @@ async def gaps_command(update: Update, context: BotContext, member: Member) -> N
         text = texts.GAPS_EMPTY
     else:
         lines = [texts.GAPS_HEAD] + [
-            texts.GAPS_LINE.format(rank=i, question=g.question[:80], count=g.count,
-                                   unanswered=g.unanswered, useless=g.useless)
+            (texts.GAPS_LINE_UNCERTAIN if g.uncertain else texts.GAPS_LINE).format(
+                rank=i, question=g.question[:80], count=g.count, unanswered=g.unanswered,
+                useless=g.useless, uncertain=g.uncertain)
             for i, g in enumerate(gaps, start=1)
         ]
         text = "\n".join(lines)
@@ -236,6 +287,7 @@ def register(app: BotApplication) -> None:
     app.add_handler(CommandHandler("faq", faq_command, filters=private))
     app.add_handler(CallbackQueryHandler(on_feedback, pattern=r"^qa:fb:"))
     app.add_handler(CallbackQueryHandler(on_source, pattern=r"^qa:src:"))
+    app.add_handler(CallbackQueryHandler(on_open_candidate, pattern=r"^qa:open:"))
     app.add_handler(CallbackQueryHandler(on_pass_to_staff, pattern=r"^qa:staff:"))
 
 

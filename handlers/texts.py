@@ -97,9 +97,15 @@ SOURCE_HEADER = "{citation} 原文："
 PASSED_TO_STAFF = "已转交工作人员，答复后会通知您。"
 ALREADY_PASSED_TO_STAFF = "这个问题已经转交过工作人员，请耐心等待答复，无需重复转交。"
 STAFF_QUESTION_ALERT = "📨 委员提问（知识库未能回答）\n委员：{name}（{sector}）\n问题：{question}"
-GAPS_HEAD = "未答和“没用”的问题（按次数排序）："
+GAPS_HEAD = "未答、只给出可能相关条款和“没用”的问题（按次数排序）："
 GAPS_LINE = "{rank}. {question}（{count} 次：未答 {unanswered}，没用 {useless}）"
-GAPS_EMPTY = "目前没有未答或被标为“没用”的问题。"
+GAPS_LINE_UNCERTAIN = (
+    "{rank}. {question}（{count} 次：未答 {unanswered}，仅给出可能相关条款 {uncertain}，没用 {useless}）"
+)
+# Uncertain answers: one button per candidate article (the text lists them: knowledge/texts.py CANDIDATES_INTRO).
+CANDIDATE_BUTTON = "{rank}. {citation}"
+CANDIDATE_BUTTON_MAX = 40  # characters of a candidate button label
+GAPS_EMPTY = "目前没有未答、只给出可能相关条款或被标为“没用”的问题。"
 FAQ_USAGE = "用法：/faq 问题 | 答案\n例如：/faq 学习打卡怎么补卡？ | 发送“补卡 昨天 学习《…》30分钟”即可，7 天内有效。"
 FAQ_SAVED = "已保存常见问题（编号 {id}），委员再问类似问题会直接用这条答复。"
 FAQ_ANSWER_SOURCE = "（来源：委员会办公室常见问题解答）"

@@ -14,12 +14,35 @@ from knowledge.tokenize import Tokenizer, normalize_text
 TELEGRAM_LIMIT = 4096
 QUOTE_BUDGET = 200  # characters quoted from one long clause before "……"
 SHORT_CLAUSE = 150  # clauses up to this length are quoted whole
+MAX_CANDIDATES = 3  # articles offered as buttons when the decision is "candidates"
 
 _ANAPHORA = re.compile(r"^(那|那么|那要|那如果|还有|还|另外|这个|这种|这样|它|他们|如果|要是|假如|其中|具体)")
 
 
 def citation_for(passage: Passage) -> Citation:
     return Citation(source=passage.source, title=passage.title, label=passage.label)
+
+
+def decide(retrieval: Retrieval, thresholds: Thresholds) -> tuple[str, float]:
+    """The three-way decision and its confidence: the learned, calibrated one when the retriever has a
+    model (confidence = probability), else the hand-set evidence check (answer or refusal only)."""
+    if retrieval.decision is not None and retrieval.probability is not None:
+        return retrieval.decision, retrieval.probability
+    answered, confidence = has_evidence(retrieval, thresholds)
+    return ("answer" if answered else "refusal"), confidence
+
+
+def candidate_citations(passages: list[Passage], limit: int = MAX_CANDIDATES) -> list[Citation]:
+    """Up to ``limit`` distinct articles (citable passages first) to offer when no clause answers directly."""
+    out: list[Citation] = []
+    for passage in passages:
+        citation = citation_for(passage)
+        if citation.label is None or any(c.source == citation.source and c.label == citation.label for c in out):
+            continue
+        out.append(citation)
+        if len(out) == limit:
+            break
+    return out
 
 
 def has_evidence(retrieval: Retrieval, thresholds: Thresholds) -> tuple[bool, float]:
@@ -103,9 +126,11 @@ def extractive_answer(
     tokenizer: Tokenizer,
     query: str | None = None,
 ) -> Answer:
-    """Quote the governing clause(s) with citations, or say the knowledge base does not cover it."""
-    answered, confidence = has_evidence(retrieval, thresholds)
-    if not answered:
+    """Quote the governing clause(s) with citations, offer candidates, or say the KB does not cover it."""
+    decision, confidence = decide(retrieval, thresholds)
+    if decision == "candidates":
+        return candidates_answer(retrieval, confidence, query or question)
+    if decision != "answer":
         return refusal(retrieval, confidence, query or question)
     passages = retrieval.passages
     top = passages[0]
@@ -134,6 +159,31 @@ def extractive_answer(
         confidence=confidence,
         query=query or question,
         support=retrieval.support,
+        decision="answer",
+        probability=retrieval.probability,
+    )
+
+
+def candidates_answer(retrieval: Retrieval, confidence: float, query: str) -> Answer:
+    """No clause answers directly: name up to three articles that may be relevant (shown as buttons)."""
+    candidates = candidate_citations(retrieval.passages)
+    if not candidates:
+        return refusal(retrieval, confidence, query)
+    lines = [texts.CANDIDATES_INTRO] + [
+        texts.CANDIDATE_LINE.format(rank=i, citation=c) for i, c in enumerate(candidates, start=1)
+    ]
+    return Answer(
+        answered=False,
+        text=fit_telegram("\n".join(lines)),
+        passages=retrieval.passages,
+        citations=[],
+        mode="candidates",
+        confidence=confidence,
+        query=query,
+        support=retrieval.support,
+        decision="candidates",
+        candidates=candidates,
+        probability=retrieval.probability,
     )
 
 
@@ -147,6 +197,8 @@ def refusal(retrieval: Retrieval, confidence: float, query: str) -> Answer:
         confidence=confidence,
         query=query,
         support=retrieval.support,
+        decision="refusal",
+        probability=retrieval.probability,
     )
 
 

@@ -9,10 +9,12 @@ from knowledge.loaders import LoadedDocument
 from knowledge.models import Chunk
 
 _NUM = r"[一二三四五六七八九十百千零〇两\d]+"
-ARTICLE_RE = re.compile(rf"^(第{_NUM}条)(?:[\s\u3000]+|(?=[\u4e00-\u9fff（(]))")
+# "第一百二十条之一" (articles inserted by amendment) is its own article, not a second 第一百二十条.
+ARTICLE_RE = re.compile(rf"^(第{_NUM}条(?:之{_NUM})?)(?:[\s\u3000]+|(?=[\u4e00-\u9fff（(]))")
 CHAPTER_RE = re.compile(rf"^第{_NUM}[编章](?:[\s\u3000]|$)")
 SECTION_RE = re.compile(rf"^第{_NUM}节(?:[\s\u3000]|$)")
 HEADING_RE = re.compile(r"^(#{1,6})\s+(.*)$")
+COMMENT_RE = re.compile(r"<!--.*?-->", re.DOTALL)
 SENTENCE_RE = re.compile(r"[^。！？!?；;\n]*(?:[。！？!?；;]+[”’」』）)]*|\n|$)")
 
 MAX_ARTICLE_CHARS = 700  # longer articles are split on sentence boundaries
@@ -36,6 +38,7 @@ class _Article:
 
 def _blocks(text: str) -> list[_Block]:
     blocks: list[_Block] = []
+    text = COMMENT_RE.sub("", text)  # LawRefBook's "<!-- INFO END -->" marker
     has_md_chapters = any((m := HEADING_RE.match(line)) and len(m.group(1)) >= 2 for line in text.splitlines())
     for raw in text.split("\n"):
         line = raw.strip()
@@ -118,35 +121,39 @@ def chunk_document(doc: LoadedDocument) -> list[Chunk]:
 _Piece = tuple[str | None, str | None, str | None, int, str]
 
 
-def _chapter_path(h2: str | None, h3: str | None) -> str | None:
-    return " ".join(x for x in (h2, h3) if x) or None
+def _chapter_path(headings: dict[int, str]) -> str | None:
+    return " ".join(headings[level] for level in sorted(headings)) or None
 
 
 def _regulation_pieces(blocks: list[_Block]) -> list[_Piece]:
-    """Everything from one 第X条 line to the next stays together (also split enumerations)."""
+    """Everything from one 第X条 line to the next stays together (also split enumerations).
+
+    The first H1 is the title. Every later heading (an H1 naming a part, as in the 民法典's
+    "# 合同编", or 编/分编/章/节 at any depth) opens a level of the chapter path.
+    """
     articles: list[_Article] = []
-    h2: str | None = None
-    h3: str | None = None
+    headings: dict[int, str] = {}
+    seen_title = False
     current: _Article | None = None
     for block in blocks:
-        if block.level == 1:
+        if block.level == 1 and not seen_title:
+            seen_title = True
             current = None
             continue
-        if block.level >= 2:
-            if block.level == 2:
-                h2, h3 = block.text, None
-            else:
-                h3 = block.text
+        if block.level >= 1:
+            for level in [lv for lv in headings if lv >= block.level]:
+                del headings[level]
+            headings[block.level] = block.text
             current = None
             continue
         match = ARTICLE_RE.match(block.text)
         if match:
-            current = _Article(match.group(1), _chapter_path(h2, h3), None)
+            current = _Article(match.group(1), _chapter_path(headings), None)
             articles.append(current)
         elif current is None:
             # Unnumbered text: a preamble such as 总纲 / 序言 under its own heading, or the
             # adoption note under the title. The heading (if any) is the label.
-            label = h3 or h2
+            label = headings[max(headings)] if headings else None
             current = _Article(label, None, None)
             articles.append(current)
         current.paragraphs.append(block.text)

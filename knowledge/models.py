@@ -129,6 +129,15 @@ class Answer:
     confidence: float = 0.0  # dense cosine of the quoted passage (lexical coverage without dense)
     query: str = ""
     support: float | None = None  # lexical support of the quoted passage (see answering.has_evidence)
+    # The three-way decision: "answer" (quoted and cited), "candidates" (no direct answer, up to three
+    # possibly relevant articles offered), "refusal" (not covered). ``answered`` is decision == "answer".
+    decision: str = ""
+    candidates: list[Citation] = field(default_factory=list)
+    probability: float | None = None  # calibrated probability that the first passage answers the question
+
+    def __post_init__(self) -> None:
+        if not self.decision:
+            self.decision = "answer" if self.answered else "refusal"
 
 
 @dataclass

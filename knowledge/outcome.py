@@ -12,6 +12,6 @@ REFUSED = "refused"
 def outcome(answer: Answer) -> str:
     if answer.answered:
         return ANSWERED
-    if answer.mode == "candidates" or (answer.passages and (answer.support or 0.0) > 0.0):
+    if answer.decision == "candidates" or (answer.passages and (answer.support or 0.0) > 0.0):
         return UNCERTAIN
     return REFUSED

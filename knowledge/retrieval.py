@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 
@@ -13,8 +15,9 @@ from knowledge.chunking import ARTICLE_RE
 from knowledge.config import Thresholds
 from knowledge.embedders import Embedder, EmbedderUnavailable
 from knowledge.index.bm25 import BM25Index
-from knowledge.index.chroma_store import ChromaStore, StoredChunk
+from knowledge.index.chroma_store import StoredChunk
 from knowledge.models import Passage
+from knowledge.ranking import RANK_FEATURES, Decision, DecisionModel, association_column, calibration_features
 from knowledge.tokenize import Tokenizer, asks_quantity, normalize_text, salient_terms, states_quantity
 
 log = logging.getLogger(__name__)
@@ -40,6 +43,29 @@ class Retrieval:
     states_quantity: bool = False
     dense_scores: dict[str, float] = field(default_factory=dict)
     lexical_scores: dict[str, float] = field(default_factory=dict)
+    # Learned path (a DecisionModel is configured): the decision and the calibrated probability that
+    # the first passage answers the question. None: the hand-set thresholds decide (has_evidence).
+    decision: Decision | None = None
+    probability: float | None = None
+
+
+class VectorStore(Protocol):
+    """What retrieval needs from the vector index (Chroma, or an in-memory matrix in benchmarks)."""
+
+    def query(self, vector: np.ndarray, n: int, total: int) -> list[tuple[str, float]]: ...
+
+    def embeddings_for(self, ids: Sequence[str]) -> dict[str, np.ndarray]: ...
+
+
+@dataclass
+class CandidateSet:
+    """Every candidate of one question with its ranking features (rows follow ``ids``)."""
+
+    ids: list[str]
+    features: np.ndarray
+    salient: list[str]
+    dense_scores: dict[str, float]
+    lexical_scores: dict[str, float]
 
 
 def weighted_rrf(rankings: Sequence[tuple[Sequence[str], float]], k: int) -> dict[str, float]:
@@ -58,18 +84,22 @@ class HybridRetriever:
 
     def __init__(
         self,
-        store: ChromaStore | None,
+        store: VectorStore | None,
         embedder: Embedder | None,
         tokenizer: Tokenizer,
         thresholds: Thresholds,
         chunks: list[StoredChunk] | None = None,
+        model: DecisionModel | None = None,
     ) -> None:
         self.store = store
+        self.model = model
         self.embedder = embedder
         self.tokenizer = tokenizer
         self.aliases: AliasNormalizer = tokenizer.aliases
         self.thresholds = thresholds
-        self.reload(chunks if chunks is not None else (store.all_chunks() if store else []))
+        if chunks is None:
+            chunks = store.all_chunks() if store is not None and hasattr(store, "all_chunks") else []
+        self.reload(chunks)
 
     def reload(self, chunks: list[StoredChunk]) -> None:
         """Rebuild the BM25 index from the given stored chunks (Chroma stays the source of truth)."""
@@ -79,6 +109,11 @@ class HybridRetriever:
         self.title_keys = self._title_keys(chunks)
         self.bm25 = BM25Index([sc.chunk.indexed_text() for sc in chunks], self.tokenizer)
         self._match_text: dict[str, str] = {}  # chunk id -> alias-normalised header + text (lazy)
+        self._chapter_text: dict[str, str] = {}
+        doc_len: dict[str, int] = {}
+        for sc in chunks:
+            doc_len[sc.chunk.source] = max(doc_len.get(sc.chunk.source, 0), sc.chunk.ordinal + 1)
+        self.doc_len = doc_len
 
     def _title_keys(self, chunks: list[StoredChunk]) -> dict[str, set[str]]:
         """Ways a question may name each document: full title, without the state prefix, aliased."""
@@ -159,9 +194,13 @@ class HybridRetriever:
 
     def search(self, question: str, k: int = 5) -> Retrieval:
         t = self.thresholds
+        n = t.rank_candidates if self.model is not None else t.candidates
         vector = self.query_vector(question)
-        dense_hits = self.dense(question, t.candidates, vector) if vector is not None else []
-        lexical_hits = self.lexical(question, t.candidates)
+        dense_hits = self.dense(question, n, vector) if vector is not None else []
+        lexical_hits = self.lexical(question, n)
+        if self.model is not None and dense_hits:
+            assert vector is not None
+            return self.ranked_search(question, k, vector, dense_hits, lexical_hits)
         dense_ids = [cid for cid, _ in dense_hits]
         lexical_ids = [cid for cid, _ in lexical_hits]
         if dense_hits:
@@ -194,6 +233,135 @@ class HybridRetriever:
             salient=salient,
             asks_quantity=asks_quantity(question),
             states_quantity=bool(passages) and states_quantity(ARTICLE_RE.sub("", passages[0].text, count=1)),
+        )
+
+    # ------------------------------------------------------------------ learned ranking
+
+    def chapter_text(self, cid: str) -> str:
+        text = self._chapter_text.get(cid)
+        if text is None:
+            chunk = self.by_id[cid].chunk
+            text = self.aliases.normalize(normalize_text(" ".join(x for x in (chunk.chapter, chunk.section) if x)))
+            self._chapter_text[cid] = text
+        return text
+
+    def share(self, terms: Sequence[str], text: str) -> float:
+        total = sum(self.bm25.idf(term) for term in terms)
+        if total <= 0 or not text:
+            return 0.0
+        return sum(self.bm25.idf(term) for term in terms if term in text) / total
+
+    def candidate_features(
+        self,
+        question: str,
+        vector: np.ndarray,
+        dense_hits: Sequence[tuple[str, float]],
+        lexical_hits: Sequence[tuple[str, float]],
+    ) -> CandidateSet:
+        """The union of both candidate lists, each with the features of ``ranking.RANK_FEATURES``."""
+        n = max(len(dense_hits), len(lexical_hits), 1)
+        absent = -math.log(2 * n)
+        dense_scores = dict(dense_hits)
+        lexical_scores = dict(lexical_hits)
+        dense_rank = {cid: r for r, (cid, _) in enumerate(dense_hits, start=1)}
+        lexical_rank = {cid: r for r, (cid, _) in enumerate(lexical_hits, start=1)}
+        union = dict.fromkeys([c for c, _ in dense_hits] + [c for c, _ in lexical_hits])
+        ids = [cid for cid in union if cid in self.by_id]
+        missing = [cid for cid in ids if cid not in dense_scores]
+        if missing and self.store is not None:
+            for cid, stored in self.store.embeddings_for(missing).items():
+                dense_scores[cid] = float(np.dot(stored, vector))
+        top_cos = max(dense_scores.values(), default=0.0)
+        top_bm25 = max(lexical_scores.values(), default=0.0) or 1.0
+        tokens = self.tokenizer(question)
+        salient = salient_terms(tokens)
+        named = self.named_sources(question)
+        quantity = asks_quantity(question)
+        associations = self.model.associations if self.model is not None else {}
+        assoc = association_column(tokens, [self.bm25.doc_terms(self.position[c]) for c in ids], associations)
+        rrf = {cid: 1 / (60 + dense_rank.get(cid, 2 * n)) + 1 / (60 + lexical_rank.get(cid, 2 * n)) for cid in ids}
+        by_doc: dict[str, float] = {}
+        for cid, mass in rrf.items():
+            source = self.by_id[cid].chunk.source
+            by_doc[source] = by_doc.get(source, 0.0) + mass
+        total_rrf = sum(rrf.values()) or 1.0
+        rows = []
+        for cid, assoc_score in zip(ids, assoc, strict=True):
+            chunk = self.by_id[cid].chunk
+            cos = dense_scores.get(cid, 0.0)
+            is_article = bool(chunk.article and ARTICLE_RE.match(chunk.text))
+            body = ARTICLE_RE.sub("", chunk.text, count=1) if is_article else chunk.text
+            rows.append(
+                [
+                    cos,
+                    top_cos - cos,
+                    -math.log(dense_rank[cid]) if cid in dense_rank else absent,
+                    lexical_scores.get(cid, 0.0) / top_bm25,
+                    -math.log(lexical_rank[cid]) if cid in lexical_rank else absent,
+                    float(cid in dense_rank and cid in lexical_rank),
+                    float(chunk.source in named),
+                    self.share(salient, self.chapter_text(cid)),
+                    self.support(salient, cid),
+                    self.coverage(question, cid),
+                    float(assoc_score),
+                    math.log(1 + len(chunk.text)),
+                    chunk.ordinal / max(self.doc_len.get(chunk.source, 1), 1),
+                    float(is_article),
+                    float(quantity and not states_quantity(body)),
+                    by_doc[chunk.source] / total_rrf,
+                ]
+            )
+        features = np.asarray(rows, dtype=np.float64).reshape(len(ids), len(RANK_FEATURES))
+        return CandidateSet(ids, features, salient, dense_scores, lexical_scores)
+
+    def rank(self, cands: CandidateSet) -> tuple[list[int], np.ndarray, float]:
+        """Candidate indices best first (one per article), the ranker scores, and the probability."""
+        assert self.model is not None
+        scores = self.model.ranker.score(cands.features)
+        order: list[int] = []
+        seen: set[tuple[str, str | None]] = set()
+        for i in np.argsort(-scores, kind="stable"):
+            chunk = self.by_id[cands.ids[int(i)]].chunk
+            key = (chunk.source, chunk.label if chunk.label else f"#{chunk.ordinal}")
+            if key in seen:
+                continue
+            seen.add(key)
+            order.append(int(i))
+        sources = [self.by_id[cid].chunk.source for cid in cands.ids]
+        calib = calibration_features(cands.features, scores, order, sources, len(self.chunks))
+        return order, scores, self.model.probability(calib)
+
+    def ranked_search(
+        self,
+        question: str,
+        k: int,
+        vector: np.ndarray,
+        dense_hits: Sequence[tuple[str, float]],
+        lexical_hits: Sequence[tuple[str, float]],
+    ) -> Retrieval:
+        """Learned ranking over the union of candidates, then the calibrated decision."""
+        assert self.model is not None
+        cands = self.candidate_features(question, vector, dense_hits, lexical_hits)
+        if not cands.ids:
+            return Retrieval([], None, None, 0.0, decision="refusal", probability=0.0)
+        order, scores, probability = self.rank(cands)
+        top = order[: max(k, 3)]
+        passages = [self.passage(cands.ids[i], float(scores[i])) for i in top]
+        idx = {name: i for i, name in enumerate(RANK_FEATURES)}
+        first = cands.features[top[0]]
+        return Retrieval(
+            passages=passages,
+            dense_top=dense_hits[0][1] if dense_hits else None,
+            evidence=float(first[idx["dense_cos"]]),
+            coverage=float(first[idx["coverage"]]),
+            support=float(first[idx["support"]]),
+            salient=cands.salient,
+            asks_quantity=asks_quantity(question),
+            states_quantity=not bool(first[idx["quantity_gap"]]),
+            dense_scores=cands.dense_scores,
+            lexical_scores=cands.lexical_scores,
+            decision=self.model.decide(probability),
+            probability=probability,
         )
 
     def _supported_alternative(

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from knowledge.aliases import AliasNormalizer
-from knowledge.answering import expand_followup, extractive_answer, has_evidence, refusal
+from knowledge.answering import candidates_answer, decide, expand_followup, extractive_answer, refusal
 from knowledge.chunking import chunk_document
 from knowledge.config import KnowledgeConfig
 from knowledge.embedders import Embedder, EmbedderUnavailable, make_embedder
@@ -22,6 +22,7 @@ from knowledge.live import LiveRevision, reopen_local_client
 from knowledge.llm import LlmAnswerer, make_chat_model
 from knowledge.loaders import LoaderError, iter_files, load
 from knowledge.models import Answer, Chunk, FileOutcome, IngestReport, Passage, SourceInfo
+from knowledge.ranking import DecisionModel
 from knowledge.retrieval import HybridRetriever, Retrieval
 from knowledge.tokenize import Tokenizer
 
@@ -67,7 +68,9 @@ class KnowledgeBase:
         self.embedder = embedder
         self.tokenizer = tokenizer
         self.llm = llm
-        self.retriever = HybridRetriever(store, embedder, tokenizer, config.resolved_thresholds)
+        model_path = config.resolved_ranker
+        self.model = DecisionModel.load(model_path) if model_path is not None else None
+        self.retriever = HybridRetriever(store, embedder, tokenizer, config.resolved_thresholds, model=self.model)
         # Changes made by other processes (console, CLI) are picked up within about a second.
         self.live = LiveRevision(store.collection, self._reload_from_store)
 
@@ -81,7 +84,8 @@ class KnowledgeBase:
             self.store = ChromaStore(client, self.store.collection.name, self.embedder, embedder_id)
             self.live.collection = self.store.collection
         self.retriever = HybridRetriever(
-            self.store, self.embedder, self.tokenizer, self.config.resolved_thresholds, self.store.all_chunks()
+            self.store, self.embedder, self.tokenizer, self.config.resolved_thresholds, self.store.all_chunks(),
+            model=self.model,
         )
 
     def refresh(self) -> bool:
@@ -222,13 +226,16 @@ class KnowledgeBase:
         query = expand_followup(question, history, self.tokenizer)
         retrieval = self.retrieve(query, k)
         if self.llm is not None:
-            answered, confidence = has_evidence(retrieval, self.config.resolved_thresholds)
-            if not answered:
+            decision, confidence = decide(retrieval, self.config.resolved_thresholds)
+            if decision == "candidates":
+                return candidates_answer(retrieval, confidence, query)
+            if decision != "answer":
                 return refusal(retrieval, confidence, query)
             synthesised = self.llm.answer(question, retrieval.passages, history=history, confidence=confidence)
             if synthesised is not None:
                 synthesised.query = query
                 synthesised.support = retrieval.support
+                synthesised.probability = retrieval.probability
                 return synthesised
         return extractive_answer(question, retrieval, self.config.resolved_thresholds, self.tokenizer, query=query)
 

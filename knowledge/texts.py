@@ -9,6 +9,8 @@ NOT_COVERED = (
     "委员您好，知识库中暂未找到能回答这个问题的规定或材料，为避免误导，这里不作推测。"
     "建议换个说法再问，或联系委员会办公室工作人员。"
 )
+CANDIDATES_INTRO = "委员您好，没有找到直接对应的规定，以下条款可能相关："
+CANDIDATE_LINE = "{rank}. {citation}"
 FAQ_SOURCE = "（来源：委员会办公室常见问题解答）"
 SOURCES_LINE = "出处：{citations}"
 CITATION_SEPARATOR = "；"

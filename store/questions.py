@@ -13,13 +13,20 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from store.models import FaqEntry, QuestionLog
 
+# What the member got (``QuestionLog.mode``, the console's outcome): an FAQ answer, a quoted answer, candidates
+# only or a refusal near a related passage (uncertain), a refusal, or no knowledge base.
 MODE_FAQ = "faq"
 MODE_ANSWER = "answer"
-MODE_UNCERTAIN = "uncertain"  # refused, though the knowledge base had a related passage
+MODE_UNCERTAIN = "uncertain"
 MODE_REFUSED = "refused"
 MODE_UNAVAILABLE = "unavailable"
+MODES = (MODE_FAQ, MODE_ANSWER, MODE_UNCERTAIN, MODE_REFUSED, MODE_UNAVAILABLE)
 FEEDBACK_USEFUL = "useful"
 FEEDBACK_USELESS = "useless"
+# The knowledge base's three-way decision (``QuestionLog.kb_mode``; None for FAQ answers).
+MODE_CANDIDATES = "candidates"
+MODE_REFUSAL = "refusal"
+KB_MODES = (MODE_ANSWER, MODE_CANDIDATES, MODE_REFUSAL)
 _NOISE = re.compile(r"[\s\W_]+", re.UNICODE)
 
 
@@ -40,7 +47,12 @@ async def log_question(
     at: datetime,
     faq_id: int | None = None,
     mode: str | None = None,
+    kb_mode: str | None = None,
 ) -> QuestionLog:
+    """Log a question: ``mode`` is what the member got (``MODES``), ``kb_mode`` the knowledge base's decision
+    (``KB_MODES``; for candidates, ``sources`` are the offers)."""
+    if (mode is not None and mode not in MODES) or (kb_mode is not None and kb_mode not in KB_MODES):
+        raise ValueError(f"{mode}/{kb_mode}")
     entry = QuestionLog(
         mode=mode,
         member_id=member_id,
@@ -52,6 +64,7 @@ async def log_question(
         sources=sources,
         faq_id=faq_id,
         created_at=at,
+        kb_mode=kb_mode,
     )
     session.add(entry)
     await session.flush()
@@ -94,6 +107,21 @@ async def mark_passed_to_staff(
     return entry, first
 
 
+async def open_candidate(
+    session: AsyncSession, *, question_id: int, member_id: int, rank: int
+) -> dict[str, Any] | None:
+    """The ``rank``-th (1-based) article offered for the member's own uncertain question, recording that
+    it was opened; None when the question is not theirs, offered no candidates, or has no such rank."""
+    entry = await session.get(QuestionLog, question_id)
+    if entry is None or entry.member_id != member_id or entry.kb_mode != MODE_CANDIDATES:
+        return None
+    if not 1 <= rank <= len(entry.sources):
+        return None
+    entry.opened_candidate = rank
+    await session.flush()
+    return dict(entry.sources[rank - 1])
+
+
 @dataclass(frozen=True)
 class Gap:
     """A question the knowledge base did not serve well, with how often it came up."""
@@ -104,6 +132,7 @@ class Gap:
     useless: int
     last_asked: datetime
     key: str = ""
+    uncertain: int = 0  # answered with candidates only ("没有找到直接对应的规定"), or refused near a related passage
 
 
 def _is_gap() -> ColumnElement[bool]:
@@ -116,17 +145,20 @@ def _is_gap() -> ColumnElement[bool]:
 
 
 async def gaps(session: AsyncSession, *, limit: int = 20) -> list[Gap]:
-    """Unanswered, uncertain and 没用 questions not yet handled, grouped by normalised text, most frequent first."""
+    """Unanswered, uncertain and 没用 questions not yet handled, grouped by normalised text, most frequent first;
+    ``unanswered`` counts refusals, ``uncertain`` the questions that got candidates (or a refusal near a passage)."""
     is_gap = _is_gap()
+    is_uncertain = or_(QuestionLog.kb_mode == MODE_CANDIDATES, QuestionLog.mode == MODE_UNCERTAIN)
     count = func.count(QuestionLog.id)
     stmt = (
         select(
             QuestionLog.question_key,
             func.max(QuestionLog.question),
             count,
-            func.sum(case((QuestionLog.answered.is_(False), 1), else_=0)),
+            func.sum(case((is_uncertain, 0), (QuestionLog.answered.is_(False), 1), else_=0)),
             func.sum(case((QuestionLog.feedback == FEEDBACK_USELESS, 1), else_=0)),
             func.max(QuestionLog.created_at),
+            func.sum(case((is_uncertain, 1), else_=0)),
         )
         .where(is_gap)
         .group_by(QuestionLog.question_key)
@@ -135,11 +167,12 @@ async def gaps(session: AsyncSession, *, limit: int = 20) -> list[Gap]:
     )
     rows = (await session.execute(stmt)).all()
     result = []
-    for key, question, n, unanswered, useless, last in rows:
+    for key, question, n, unanswered, useless, last, uncertain in rows:
         last_at = last if isinstance(last, datetime) else datetime.fromisoformat(str(last))
         if last_at.tzinfo is None:
             last_at = last_at.replace(tzinfo=UTC)
-        result.append(Gap(question, int(n), int(unanswered or 0), int(useless or 0), last_at, str(key)))
+        result.append(Gap(question, int(n), int(unanswered or 0), int(useless or 0), last_at, str(key),
+                          int(uncertain or 0)))
     return result
 
 

@@ -112,16 +112,21 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
         rank = summary.ranks.get(row["id"], "-")
         flag = "" if row["correct"] else "\tMISS"
         print(
-            f"{row['id']}\tanswered={row['answered']}\trank={rank}\tmode={row['mode']}"
+            f"{row['id']}\tanswered={row['answered']}\trank={rank}\tmode={row['mode']}\tvia={row['via']}"
             f"\tconfidence={row['confidence']:.4f}\tsupport={row['support']}\tquoted={row['quoted']}"
             f"\t{row['question']}{flag}"
         )
     print(
         f"n={summary.n} hit@1={summary.hit1:.3f} hit@5={summary.hit5:.3f} mrr={summary.mrr:.3f} "
         f"refusal_accuracy={summary.refusal_accuracy:.3f} answered={summary.answered_rate:.3f} "
-        f"refused_out_of_corpus={summary.refused_out_of_corpus}/{summary.out_of_corpus}"
+        f"refused_out_of_corpus={summary.refused_out_of_corpus}/{summary.out_of_corpus} "
+        f"modes={summary.modes} confident_right={_fmt(summary.answer_precision)} gold_shown={_fmt(summary.shown)}"
     )
     return 0
+
+
+def _fmt(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3f}"
 
 
 def register(subparsers: Any) -> None:

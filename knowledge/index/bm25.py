@@ -53,6 +53,9 @@ class BM25Index:
         present = self._doc_terms[position]
         return sum(self.idf(t) for t in terms if t in present) / total
 
+    def doc_terms(self, position: int) -> frozenset[str]:
+        return self._doc_terms[position]
+
     def query_tokens(self, question: str) -> list[str]:
         return [tok for tok in self._tokenize(question) if tok in self._vocab]
 

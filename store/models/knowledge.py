@@ -34,6 +34,10 @@ class QuestionLog(Base):
     handled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     handled_by: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    # The knowledge base's decision: "answer", "candidates" (``sources`` then holds the articles offered)
+    # or "refusal"; None for rows logged before it was recorded.
+    kb_mode: Mapped[str | None] = mapped_column(String(16), index=True)
+    opened_candidate: Mapped[int | None] = mapped_column(Integer)  # 1-based rank of the last one opened
 
 
 class FaqEntry(Base):

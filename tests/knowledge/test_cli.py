@@ -26,7 +26,8 @@ def test_kb_cli_ingest_search_eval_list_remove(tmp_path: Path, samples: Path, sa
 
     code, out = _run(["kb", "search", "国歌在什么场合奏唱", "-k", "3", "--json"], settings, capsys)
     obj = json.loads(out)
-    assert set(obj) == {"question", "answered", "answer", "passages"}
+    assert set(obj) == {"question", "answered", "mode", "answer", "passages", "candidates"}
+    assert obj["mode"] in ("answer", "candidates", "refusal") and obj["answered"] == (obj["mode"] == "answer")
     assert len(obj["passages"]) <= 3
     assert set(obj["passages"][0]) == {"source", "title", "article", "text", "score"}
 
@@ -39,7 +40,8 @@ def test_kb_cli_ingest_search_eval_list_remove(tmp_path: Path, samples: Path, sa
     lines = [json.loads(line) for line in out.strip().splitlines()]
     assert [row["id"] for row in lines[:-1]] == ["v24", "v25"]
     for row in lines[:-1]:  # per-question decision details, so misses can be inspected
-        assert row["expected"] == "answer" and row["mode"] in ("extractive", "refusal")
+        assert row["expected"] == "answer" and row["mode"] in ("answer", "candidates", "refusal")
+        assert row["via"] in ("extractive", "candidates", "refusal") and isinstance(row["candidates"], list)
         assert row["correct"] == row["answered"] and isinstance(row["confidence"], float)
         assert row["support"] is None or 0.0 <= row["support"] <= 1.0
         assert row["quoted"] and row["quoted"].startswith(row["passages"][0]["source"])

@@ -13,7 +13,7 @@ from alembic import op
 from store.types import UTCDateTime
 
 revision: str = "0009_console"
-down_revision: str | None = "0007_anti_gaming"
+down_revision: str | None = "0008_kb_modes"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
