@@ -74,6 +74,7 @@ async def answer_question(update: Update, context: BotContext, member: Member, q
         answered, text = False, texts.KB_UNAVAILABLE
     else:
         history = context.chat_data.get(HISTORY_KEY) if context.chat_data is not None else None
+        await context.before_network()  # the model may take seconds: no transaction waits with it
         result = await context.services.knowledge.aanswer(question, history=history)
         answered, text = result.answered, result.text
         sources = [
