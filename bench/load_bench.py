@@ -2,7 +2,7 @@
 
 Drives the real Application (``build_application`` with every feature) through ``app.process_update``
 and the in-process fake Bot API, on a migrated SQLite file (WAL), one update after another as the
-bot does (``concurrent_updates(False)``):
+bot did before issue #12 (it now runs chats concurrently: ``bench/rush_bench.py``):
 
 (a) non-question updates per second: a round of /help, /credits, a check-in text
     ("今天学习了《政协章程》45分钟") and the tap on 确认, over many bound members;

@@ -29,6 +29,7 @@ from handlers.context import SERVICES_KEY, BotApplication, BotContext, Services,
 from handlers.errors import error_handler
 from handlers.menu import publish_default_menu, publish_staff_menu
 from handlers.registry import Feature
+from handlers.update_processor import ChatOrderedUpdateProcessor
 from store import members as members_repo
 
 log = logging.getLogger(__name__)
@@ -100,7 +101,7 @@ def build_application(
         .application_class(CppccApplication)
         .bot(bot)
         .context_types(ContextTypes(context=BotContext))
-        .concurrent_updates(False)
+        .concurrent_updates(ChatOrderedUpdateProcessor())  # chats side by side, each chat in order
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
     )

@@ -7,10 +7,21 @@ from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from telegram import Update
+from telegram._utils.defaultvalue import DEFAULT_NONE
+from telegram._utils.types import JSONDict, ODVInput
 from telegram.error import BadRequest
 from telegram.ext import Application, ExtBot
 
-from handlers.context import BotContext, Services, UnitOfWork, reset_current_uow, services_of, set_current_uow
+from handlers.context import (
+    BotContext,
+    Services,
+    UnitOfWork,
+    UpdateAlreadyProcessed,
+    current_uow,
+    reset_current_uow,
+    services_of,
+    set_current_uow,
+)
 from store import updates as updates_repo
 
 log = logging.getLogger(__name__)
@@ -30,6 +41,23 @@ class CppccBot(ExtBot[int]):
     for, wherever in a handler the answer happens.
     """
 
+    async def _do_post(
+        self,
+        endpoint: str,
+        data: JSONDict,
+        *,
+        read_timeout: ODVInput[float] = DEFAULT_NONE,
+        write_timeout: ODVInput[float] = DEFAULT_NONE,
+        connect_timeout: ODVInput[float] = DEFAULT_NONE,
+        pool_timeout: ODVInput[float] = DEFAULT_NONE,
+    ) -> bool | JSONDict | list[JSONDict]:
+        """Every Bot API call of an update first ends the update's open transaction (no lock across it)."""
+        uow = current_uow()
+        if uow is not None:
+            await uow.before_network()
+        return await super()._do_post(endpoint, data, read_timeout=read_timeout, write_timeout=write_timeout,
+                                      connect_timeout=connect_timeout, pool_timeout=pool_timeout)
+
     async def answer_callback_query(self, *args: Any, **kwargs: Any) -> bool:
         try:
             return await super().answer_callback_query(*args, **kwargs)
@@ -41,11 +69,12 @@ class CppccBot(ExtBot[int]):
 
 
 class CppccApplication(Application[ExtBot[int], BotContext, dict[Any, Any], dict[Any, Any], dict[Any, Any], Any]):
-    """Handles each ``Update`` inside a database transaction that also records its ``update_id``.
+    """Handles each ``Update`` in one session whose short transactions record its ``update_id``.
 
-    A redelivered update (same ``update_id``) whose effects were committed is skipped. If a
-    handler fails, its effects are rolled back and the update is still marked, so it is not
-    retried forever; the error handler has already told the user.
+    The mark commits together with the update's first writes (``UnitOfWork``), and no transaction stays
+    open across a Bot API call. A redelivered update whose mark was committed is skipped. If a handler
+    fails, its uncommitted effects are rolled back and the update is still marked, so it is not retried
+    forever; the error handler has already told the user.
     """
 
     @property
@@ -58,23 +87,29 @@ class CppccApplication(Application[ExtBot[int], BotContext, dict[Any, Any], dict
             return
         services = self.services
         async with services.db.sessionmaker() as session:
-            if not await updates_repo.claim(session, update_id=update.update_id, at=services.clock()):
+            if await updates_repo.is_processed(session, update_id=update.update_id):
+                await session.rollback()
                 log.info("update %s already processed; skipped", update.update_id)
                 return
-            uow = UnitOfWork(session=session)
+            uow = UnitOfWork(session=session, update_id=update.update_id, clock=services.clock)
             token = set_current_uow(uow)
             try:
                 await super().process_update(update)
             finally:
+                uow.finished = True
                 reset_current_uow(token)
             try:
-                if uow.failed:
+                if uow.duplicate:
+                    await session.rollback()
+                elif uow.failed:
                     await session.rollback()
                     await updates_repo.mark_processed(
                         session, update_id=update.update_id, at=services.clock(), failed=True
                     )
-                await session.commit()
-            except IntegrityError:
+                    await session.commit()
+                else:
+                    await uow.commit()
+            except (IntegrityError, UpdateAlreadyProcessed):
                 # Another worker committed the same update concurrently; its effects stand.
                 await session.rollback()
                 log.warning("update %s was processed concurrently", update.update_id)

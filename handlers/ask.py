@@ -97,6 +97,7 @@ async def answer_question(update: Update, context: BotContext, member: Member, q
         answered, text, mode = False, texts.KB_UNAVAILABLE, questions_repo.MODE_UNAVAILABLE
     else:
         history = context.chat_data.get(HISTORY_KEY) if context.chat_data is not None else None
+        await context.before_network()  # the model may take seconds: no transaction waits with it
         result = await context.services.knowledge.aanswer(question, history=history)
         answered, text, mode = result.answered, result.text, outcome(result)
         kb_mode = result.decision if result.decision in questions_repo.KB_MODES else questions_repo.MODE_REFUSAL

@@ -6,6 +6,8 @@
   in flight — the bound on duplicates after a crash.
 * Rate: one ``aiolimiter.AsyncLimiter`` for the overall limit (30 messages/s by default); a 429
   ``RetryAfter`` pauses *every* worker for ``retry_after`` seconds, then the same row is retried.
+* A notice too long for one message goes out in parts; each delivered part is recorded (committed) before
+  the next is sent, so a retry, or a resume after a crash, continues from the first unsent part.
 * 403 ``Forbidden`` → blocked (and the member is set inactive); network errors and timeouts → retried in
   place with exponential back-off, failed after ``max_attempts``; other Bot API errors → failed.
 Used by the CLI (``broadcast send --wait`` / ``resume``) and by the bot's JobQueue tick.
@@ -150,6 +152,7 @@ class _GroupCommit:
         self.db, self.clock, self.token, self.broadcast_id = db, clock, token, broadcast_id
         self.broadcasts: dict[int, Broadcast] = {}
         self._ops: list[tuple[outbox.Result | None, bool, asyncio.Future[outbox.Claimed | None]]] = []
+        self._marks: list[tuple[outbox.Claimed, int, asyncio.Future[None]]] = []
         self._wake = asyncio.Event()
         self._exhausted = False
         self.stopping = False
@@ -161,27 +164,38 @@ class _GroupCommit:
         self._wake.set()
         return await future
 
+    async def progress(self, claimed: outbox.Claimed, parts_sent: int) -> None:
+        """Record that ``parts_sent`` parts of a held notice are delivered; returns once committed."""
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._marks.append((claimed, parts_sent, future))
+        self._wake.set()
+        await future
+
     async def run(self) -> None:
         while True:
             await self._wake.wait()
             self._wake.clear()
             ops, self._ops = self._ops, []
-            if not ops:
+            marks, self._marks = self._marks, []
+            if not ops and not marks:
                 continue
             try:
-                await self._apply(ops)
+                await self._apply(ops, marks)
             except Exception as exc:
-                for _, _, future in ops:
+                for future in [f for _, _, f in ops] + [f for _, _, f in marks]:
                     if not future.done():
                         future.set_exception(exc)
 
-    async def _apply(self, ops: list[tuple[outbox.Result | None, bool, asyncio.Future[outbox.Claimed | None]]]
-                     ) -> None:
+    async def _apply(self, ops: list[tuple[outbox.Result | None, bool, asyncio.Future[outbox.Claimed | None]]],
+                     marks: list[tuple[outbox.Claimed, int, asyncio.Future[None]]] | None = None) -> None:
         results = [r for r, _, _ in ops if r is not None]
         wanting = [f for _, want, f in ops if want]
         claimed: list[outbox.Claimed] = []
+        marks = marks or []
         async with self.db.session() as session:
             now = self.clock()
+            if marks:
+                await outbox.record_progress(session, progress=[(c, n) for c, n, _ in marks])
             if results:
                 await outbox.record(session, results=results, now=now)
             if wanting and not self._exhausted and not self.stopping:
@@ -194,6 +208,8 @@ class _GroupCommit:
                         broadcast = await outbox.get(session, broadcast_id=c.broadcast_id)
                         if broadcast is not None:
                             self.broadcasts[c.broadcast_id] = broadcast
+        for _, _, mark in marks:
+            mark.set_result(None)
         for _, want, future in ops:
             if not want:
                 future.set_result(None)
@@ -276,7 +292,7 @@ class BroadcastSender:
                 return
             broadcast = writer.broadcasts[claimed.broadcast_id]
             try:
-                result = await self._deliver(claimed, broadcast)
+                result = await self._deliver(claimed, broadcast, writer)
             except _Abort:
                 writer.stopping = True
                 await writer.next(outbox.Result(claimed, Outcome.RETRY, error="invalid token",
@@ -318,11 +334,12 @@ class BroadcastSender:
             self._resume_at = until
         log.info("Telegram asked to slow down: pausing all sends for %.1fs", seconds)
 
-    async def _deliver(self, claimed: outbox.Claimed, broadcast: Broadcast) -> outbox.Result:
+    async def _deliver(self, claimed: outbox.Claimed, broadcast: Broadcast, writer: _GroupCommit) -> outbox.Result:
         attempts = claimed.attempts
+        progress = _Progress(done=claimed.parts_sent)
         while True:
             try:
-                message_id = await self._send(claimed, broadcast)
+                message_id = await self._send(claimed, broadcast, progress, writer)
                 return outbox.Result(claimed, Outcome.SENT, message_id=message_id)
             except RetryAfter as exc:
                 self._pause(retry_seconds(exc))
@@ -341,38 +358,56 @@ class BroadcastSender:
             except TelegramError as exc:
                 return outbox.Result(claimed, Outcome.FAILED, error=exc.message)
 
-    async def _send(self, claimed: outbox.Claimed, broadcast: Broadcast) -> int:
-        """Send all parts of the notice; the receipt button goes on the last part. Returns its message id."""
+    async def _send(self, claimed: outbox.Claimed, broadcast: Broadcast, progress: _Progress,
+                    writer: _GroupCommit) -> int:
+        """Send the parts of the notice not yet delivered; the receipt button goes on the last part.
+
+        Each delivered part but the last is recorded before the next is sent, so a retry (or a resume
+        after a crash) never sends a part twice, except the one in flight. Returns the last part's id.
+        """
         markup = None
         if broadcast.receipt:
             markup = InlineKeyboardMarkup(
                 [[InlineKeyboardButton(texts.BTN_RECEIVED, callback_data=f"{ACK_PREFIX}{claimed.delivery_id}")]]
             )
         body = render_text(broadcast)
-        message: Message | None = None
-        if broadcast.media_kind and broadcast.media_ref:
+        media = bool(broadcast.media_kind and broadcast.media_ref)
+        if media:
             caption, rest = split_for_media(body)
-            await self._gate()
-            self.report.api_calls += 1
-            last_markup = None if rest else markup
-            if broadcast.media_kind == "photo":
-                message = await self.bot.send_photo(claimed.chat_id, broadcast.media_ref, caption=caption or None,
-                                                    reply_markup=last_markup)
-            else:
-                message = await self.bot.send_document(claimed.chat_id, broadcast.media_ref, caption=caption or None,
-                                                       reply_markup=last_markup)
-            parts = rest
+            parts: list[str] = [caption, *rest]
         else:
             parts = split_text(body)
-        for i, part in enumerate(parts):
+        if not parts:
+            raise BadRequest("empty broadcast")
+        last = len(parts) - 1
+        for i in range(progress.done, len(parts)):
             await self._gate()
             self.report.api_calls += 1
-            message = await self.bot.send_message(
-                claimed.chat_id, part, reply_markup=markup if i == len(parts) - 1 else None
-            )
-        if message is None:
+            part_markup = markup if i == last else None
+            message: Message
+            if i == 0 and media and broadcast.media_kind == "photo":
+                message = await self.bot.send_photo(claimed.chat_id, broadcast.media_ref or "",
+                                                    caption=parts[0] or None, reply_markup=part_markup)
+            elif i == 0 and media:
+                message = await self.bot.send_document(claimed.chat_id, broadcast.media_ref or "",
+                                                       caption=parts[0] or None, reply_markup=part_markup)
+            else:
+                message = await self.bot.send_message(claimed.chat_id, parts[i], reply_markup=part_markup)
+            progress.done = i + 1
+            progress.message_id = int(message.message_id)
+            if i < last:
+                await writer.progress(claimed, progress.done)
+        if progress.message_id is None:  # every part went out before a crash; only the last is never recorded
             raise BadRequest("empty broadcast")
-        return int(message.message_id)
+        return progress.message_id
+
+
+@dataclass
+class _Progress:
+    """How far one delivery got: parts delivered and the last part's message id."""
+
+    done: int = 0
+    message_id: int | None = None
 
 
 def retry_seconds(exc: RetryAfter) -> float:

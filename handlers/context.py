@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -14,7 +15,8 @@ from telegram.ext import Application, CallbackContext, ExtBot
 
 from store import members as members_repo
 from store import pending as pending_repo
-from store.db import Database
+from store import updates as updates_repo
+from store.db import Database, has_writes
 from store.models import Member
 from store.pending import NOTHING_PENDING, Pending
 from store.preferences import PrefsDefaults
@@ -91,18 +93,61 @@ class Services:
         return self.configs.get(kind)
 
 
+class UpdateAlreadyProcessed(Exception):
+    """Another worker committed this update first; this one's effects were rolled back."""
+
+
 @dataclass
 class UnitOfWork:
-    """One database session per update; effects and the processed-update mark commit together."""
+    """One database session per update, in short transactions that never span a network call.
+
+    The processed-update mark is written with the update's first committed writes (``commit``); every
+    Bot API call, and every wait on a model or an embedding endpoint (``before_network``), first ends
+    the open transaction: writes are committed (with the mark), reads just give the connection back.
+    So a crash after the member was told something is recorded finds it recorded and the update
+    marked (skipped on redelivery), and an update that wrote nothing before the crash is applied again.
+    """
 
     session: AsyncSession
+    update_id: int | None = None  # None: no processed-update mark (work outside an update)
+    clock: Clock = utcnow
+    claimed: bool = False  # the processed-update mark is committed
+    duplicate: bool = False  # another worker had committed the update: ours was rolled back
     failed: bool = False
+    # The task handling the update: tasks it starts inherit the context variable, never the session.
+    owner: asyncio.Task[Any] | None = field(default_factory=asyncio.current_task)
+    finished: bool = False  # the handlers are done; only CppccApplication touches the session now
     member_loaded: bool = False
     member: Member | None = None
     # Drafts waiting for the sender's next message, read together with the member (``pending_input``).
     pending: Pending | None = None
     # Work for after this update's transaction is over (committed or rolled back), in sessions of its own.
     after: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+
+    async def commit(self) -> None:
+        """Commit the work so far together with the processed-update mark (written once, first time)."""
+        if self.update_id is not None and not self.claimed:
+            if not await updates_repo.claim(self.session, update_id=self.update_id, at=self.clock()):
+                await self.session.rollback()
+                self.duplicate = True
+                raise UpdateAlreadyProcessed(f"update {self.update_id} was processed by another worker")
+            self.claimed = True
+        await self.session.commit()
+
+    async def before_network(self) -> None:
+        """End the open transaction before a network call: commit writes, end a read-only one.
+
+        A failed update's writes are rolled back instead (the error handler tells the user first).
+        """
+        session = self.session
+        if self.finished or asyncio.current_task() is not self.owner or not session.in_transaction():
+            return
+        if self.failed or self.duplicate:
+            await session.rollback()
+        elif has_writes(session):
+            await self.commit()
+        else:
+            await session.commit()  # nothing written: no mark yet, the connection goes back to the pool
 
 
 SERVICES_KEY = "services"  # where ``bot.app.build_application`` keeps the Services in ``bot_data``
@@ -156,7 +201,14 @@ class BotContext(CallbackContext[ExtBot[int], dict[Any, Any], dict[Any, Any], di
 
     async def commit(self) -> None:
         """Commit what the handler did so far (before telling the user it is recorded)."""
-        await self.session.commit()
+        await self.uow.commit()
+
+    async def before_network(self) -> None:
+        """End the update's open transaction before waiting on the network (a model, an embedding endpoint).
+
+        Bot API calls do this themselves (``CppccBot``); call it before any other slow outside call.
+        """
+        await self.uow.before_network()
 
     async def member(self, update: Update) -> Member | None:
         """The bound, active member who sent ``update``, or None."""

@@ -349,6 +349,7 @@ def _item_text(draft: ProposalDraft) -> str:
 
 async def _confirm(update: Update, context: BotContext, member: Member, draft: ProposalDraft) -> None:
     """确认: show up to three similar open items first; submit straight away if there are none."""
+    await context.before_network()  # the embedder may be an HTTP endpoint: no transaction waits with it
     vector, embedder_id = await embed(context.services, _item_text(draft))
     similar = await repo.find_similar(
         context.session, text=_item_text(draft), embedding=vector, embedder_id=embedder_id,

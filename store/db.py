@@ -15,6 +15,7 @@ from alembic.config import Config
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, CursorResult, Result, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 from sqlalchemy.pool import NullPool
 
 log = logging.getLogger(__name__)
@@ -123,6 +124,37 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+_WROTE = "cppcc.wrote"  # Session.info key: the open transaction has executed a write
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _note_dml(state: ORMExecuteState) -> None:
+    if state.is_insert or state.is_update or state.is_delete:
+        state.session.info[_WROTE] = True
+
+
+@event.listens_for(Session, "after_flush")
+def _note_flush(session: Session, _context: UOWTransaction) -> None:
+    session.info[_WROTE] = True
+
+
+@event.listens_for(Session, "after_commit")
+@event.listens_for(Session, "after_rollback")
+def _forget_writes(session: Session) -> None:
+    session.info.pop(_WROTE, None)
+
+
+def has_writes(session: AsyncSession) -> bool:
+    """Whether the session's open transaction holds writes (executed, or pending in the identity map).
+
+    A transaction with reads only can end without a commit that matters; one with writes must commit.
+    """
+    sync = session.sync_session
+    if sync.info.get(_WROTE):
+        return True
+    return bool(sync.new or sync.deleted) or any(sync.is_modified(obj) for obj in sync.dirty)
 
 
 def affected_rows(result: Result[Any]) -> int:

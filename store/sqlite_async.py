@@ -15,6 +15,12 @@ swaps only the adapted cursor and connection (through ``create_async_engine(modu
 - ``commit``/``rollback`` with no transaction open are skipped: sqlite3 itself does nothing then
   (it checks ``sqlite3_get_autocommit`` first), so only the hand-off is saved.
 
+Writers take turns inside the process (issue #12): a statement that would open a write transaction first
+waits for this engine's ``WriterGate`` (FIFO), released at commit or rollback. SQLite has one writer at
+a time anyway; without the gate, concurrent updates contend in SQLite's busy handler, which polls with
+sleeps of up to 100 ms, so the lock sits idle between writers and an unlucky one fails with ``database
+is locked`` after the busy timeout. A writer that waits too long proceeds to that busy handler as before.
+
 Server-side cursors (``stream``) keep the stock implementation. The adapter relies on the same
 aiosqlite internals SQLAlchemy's own dialect already uses (``Connection._execute``, ``_conn``,
 ``_connection``); ``tests/unit/test_db_roundtrips.py`` pins the behaviour.
@@ -22,6 +28,7 @@ aiosqlite internals SQLAlchemy's own dialect already uses (``Connection._execute
 
 from __future__ import annotations
 
+import asyncio
 import collections
 import sqlite3
 from collections.abc import Sequence
@@ -37,6 +44,35 @@ from sqlalchemy.dialects.sqlite.aiosqlite import (
 from sqlalchemy.util import EMPTY_DICT
 
 _Outcome = tuple[Any, Sequence[Any], int, int | None]
+_WRITES = ("INSERT", "UPDATE", "DELETE", "REPLAC")  # what makes sqlite3 open a transaction (legacy mode)
+GATE_TIMEOUT = 10.0  # seconds; then SQLite's own busy handler decides, as without the gate
+
+
+def _opens_write(operation: Any) -> bool:
+    return isinstance(operation, str) and operation.lstrip()[:6].upper() in _WRITES
+
+
+class WriterGate:
+    """One write transaction at a time per engine, first come first served (an ``asyncio.Lock`` per loop)."""
+
+    def __init__(self) -> None:
+        self._lock: asyncio.Lock | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    async def acquire(self) -> asyncio.Lock | None:
+        """The lock now held, or None when it could not be had within ``GATE_TIMEOUT``."""
+        loop = asyncio.get_running_loop()
+        if self._lock is None or self._loop is not loop:
+            self._lock, self._loop = asyncio.Lock(), loop
+        lock = self._lock
+        if not lock.locked():  # the common case: no task for a timeout, no hand-off
+            await lock.acquire()
+            return lock
+        try:
+            await asyncio.wait_for(lock.acquire(), GATE_TIMEOUT)
+        except TimeoutError:
+            return None
+        return lock
 
 
 def _run_statement(conn: sqlite3.Connection, operation: str, parameters: Any) -> _Outcome:
@@ -114,6 +150,11 @@ class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
 
     async def _run(self, fn: Any, operation: Any, parameters: Any) -> None:
         connection: aiosqlite.Connection = self._connection  # type: ignore[assignment]  # SQLAlchemy: any DB-API
+        adapt = self._adapt_connection
+        if isinstance(adapt, OneTripConnection) and adapt.gate_held is None and _opens_write(operation):
+            driver: sqlite3.Connection | None = connection._connection
+            if driver is not None and not driver.in_transaction:
+                adapt.gate_held = await adapt.gate.acquire()
         async with self._adapt_connection._execute_mutex:
             # aiosqlite's private hand-off to its thread: one trip per statement
             outcome: _Outcome = await connection._execute(  # type: ignore[no-untyped-call]  # unannotated upstream
@@ -129,8 +170,18 @@ class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
 class OneTripConnection(AsyncAdapt_aiosqlite_connection):
     """Adapted connection using ``OneTripCursor``; commit/rollback skip the hand-off when idle."""
 
-    __slots__ = ()
+    __slots__ = ("gate", "gate_held")
     _cursor_cls = OneTripCursor
+
+    def __init__(self, dbapi: Any, connection: Any, gate: WriterGate | None = None) -> None:
+        super().__init__(dbapi, connection)
+        self.gate = gate or WriterGate()
+        self.gate_held: asyncio.Lock | None = None  # the writer gate, held by this connection's transaction
+
+    def _release_gate(self) -> None:
+        held, self.gate_held = self.gate_held, None
+        if held is not None and held.locked():
+            held.release()
 
     def _idle(self) -> bool:
         """No transaction open on a live connection (sqlite3's commit/rollback would do nothing)."""
@@ -138,20 +189,36 @@ class OneTripConnection(AsyncAdapt_aiosqlite_connection):
         return driver is not None and not driver.in_transaction
 
     def rollback(self) -> None:
-        if not self._idle():
-            super().rollback()
+        try:
+            if not self._idle():
+                super().rollback()
+        finally:
+            self._release_gate()
 
     def commit(self) -> None:
-        if not self._idle():
-            super().commit()
+        try:
+            if not self._idle():
+                super().commit()
+        finally:
+            self._release_gate()
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self._release_gate()
 
 
 class OneTripDBAPI(AsyncAdapt_aiosqlite_dbapi):
     """The aiosqlite DBAPI shim handing out ``OneTripConnection``s."""
 
+    def __init__(self, aiosqlite: Any, sqlite: Any) -> None:
+        super().__init__(aiosqlite, sqlite)
+        self.gate = WriterGate()  # shared by every connection of the engine using this module
+
     def connect(self, *arg: Any, **kw: Any) -> OneTripConnection:
         stock = super().connect(*arg, **kw)
-        return OneTripConnection(self, stock._connection)
+        return OneTripConnection(self, stock._connection, self.gate)
 
 
 def one_trip_dbapi() -> OneTripDBAPI:

@@ -79,7 +79,8 @@ async def create(
         when = preferences.next_allowed_time(prefs[r.member_id], start, tz, urgent=new.urgent)
         rows.append({
             "broadcast_id": broadcast.id, "member_id": r.member_id, "chat_id": r.chat_id,
-            "state": DeliveryState.PENDING.value, "not_before": when, "attempts": 0, "uncertain": False,
+            "state": DeliveryState.PENDING.value, "not_before": when, "attempts": 0, "parts_sent": 0,
+            "uncertain": False,
             "deferred": when > start,
         })
     for i in range(0, len(rows), 1000):
@@ -123,6 +124,7 @@ class Claimed:
     attempts: int
     uncertain: bool
     token: str
+    parts_sent: int = 0  # parts of the notice already delivered by an earlier attempt: resume after them
 
 
 async def claim(
@@ -158,12 +160,13 @@ async def claim(
     )
     rows = (await session.execute(
         select(BroadcastDelivery.id, BroadcastDelivery.broadcast_id, BroadcastDelivery.member_id,
-               BroadcastDelivery.chat_id, BroadcastDelivery.attempts, BroadcastDelivery.uncertain)
+               BroadcastDelivery.chat_id, BroadcastDelivery.attempts, BroadcastDelivery.uncertain,
+               BroadcastDelivery.parts_sent)
         .where(BroadcastDelivery.id.in_(ids), BroadcastDelivery.claim_token == token,
                BroadcastDelivery.state == DeliveryState.SENDING.value)
         .order_by(BroadcastDelivery.id)
     )).all()
-    claimed = [Claimed(r[0], r[1], r[2], int(r[3]), r[4], r[5], token) for r in rows]
+    claimed = [Claimed(r[0], r[1], r[2], int(r[3]), r[4], r[5], token, int(r[6] or 0)) for r in rows]
     started = {c.broadcast_id for c in claimed}
     await session.execute(
         update(Broadcast)
@@ -219,6 +222,15 @@ async def record(session: AsyncSession, *, results: Iterable[Result], now: datet
     if blocked_members:
         await deactivate_members(session, member_ids=blocked_members, now=now)
     await finish_done(session, broadcast_ids={r.claimed.broadcast_id for r in results}, now=now)
+
+
+async def record_progress(session: AsyncSession, *, progress: Iterable[tuple[Claimed, int]]) -> None:
+    """Record how many parts of each held multi-part notice are delivered (committed before the next part)."""
+    params = [{"d_id": c.delivery_id, "d_token": c.token, "d_parts": parts} for c, parts in progress]
+    if params:
+        held = and_(_T.c.id == bindparam("d_id"), _T.c.claim_token == bindparam("d_token"),
+                    _T.c.state == DeliveryState.SENDING.value)
+        await session.execute(update(_T).where(held).values(parts_sent=bindparam("d_parts")), params)
 
 
 async def deactivate_members(session: AsyncSession, *, member_ids: Sequence[int], now: datetime) -> None:

@@ -55,6 +55,8 @@ class BroadcastDelivery(Base):
     state: Mapped[str] = mapped_column(String(16), default="pending")
     not_before: Mapped[datetime] = mapped_column(UTCDateTime())
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # Parts of a multi-part notice already delivered (photo/document first): a retry resumes after them.
+    parts_sent: Mapped[int] = mapped_column(Integer, default=0)
     claim_token: Mapped[str | None] = mapped_column(String(64))
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     uncertain: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -9,7 +9,9 @@ flight, keeps the update unconfirmed, so Telegram redelivers it to the restarted
 * a micro-proposal submitted before the kill exists once, with one tracking number and one of each
   notification (member, staff chat, back-office webhook event);
 * a broadcast sent by the running bot reaches everybody once, except the rows in flight at the kill
-  (counted ``uncertain``, at most ``BROADCAST_CONCURRENCY``).
+  (counted ``uncertain``, at most ``BROADCAST_CONCURRENCY``);
+* a question waiting on a slow model (an OpenAI-compatible fake) holds no transaction and blocks no
+  other member; killed during the wait, it is answered once when it comes back (issue #12).
 
 SQLite (the data dir the subprocess opens) and PostgreSQL (``DATABASE_URL`` passed to the subprocess).
 """
@@ -26,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aiohttp import web
 from sqlalchemy import func, insert, select
 
 from handlers import texts
@@ -37,6 +40,7 @@ from store.models import (
     Proposal,
     ProposalEvent,
     ProposalWebhookEvent,
+    QuestionLog,
     StudyCheckin,
 )
 from store.types import utcnow
@@ -329,3 +333,108 @@ async def test_broadcast_by_the_running_bot_killed_mid_way(target: Target, http_
     twice = [i for i in ids if api.delivered[i] == 2]
     assert len(twice) == report["uncertain"], twice
     assert all(api.delivered[i] in (1, 2) for i in ids)
+
+
+# ---- a question answered by a slow model ------------------------------------------------------------
+
+RULES = """标题：委员履职管理办法（试行） | 发布机关：本委员会办公室 | 版本：2026年
+
+# 委员履职管理办法（试行）
+
+第一条 为规范委员履职，制定本办法。
+
+第二条 委员每年参加集中学习不少于四次，并按时完成学习打卡。
+"""
+MODEL_REPLY = "委员每年参加集中学习不少于四次（《委员履职管理办法（试行）》第二条）。"
+OTHER = 1002
+
+
+class SlowModel:
+    """An OpenAI-compatible ``/v1/chat/completions`` on 127.0.0.1 that answers only once released."""
+
+    def __init__(self) -> None:
+        self.requests = 0
+        self.released = asyncio.Event()
+        self.asked = asyncio.Event()
+        self.runner: web.AppRunner | None = None
+        self.base_url = ""
+
+    async def start(self) -> None:
+        app = web.Application()
+        app.router.add_post("/v1/chat/completions", self.chat)
+        self.runner = web.AppRunner(app)
+        await self.runner.setup()
+        port = free_port()
+        await web.TCPSite(self.runner, "127.0.0.1", port).start()
+        self.base_url = f"http://127.0.0.1:{port}/v1"
+
+    async def chat(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        self.requests += 1
+        self.asked.set()
+        await self.released.wait()
+        return web.json_response({
+            "id": "chatcmpl-slow", "object": "chat.completion", "created": 0, "model": body["model"],
+            "choices": [{"index": 0, "finish_reason": "stop",
+                         "message": {"role": "assistant", "content": MODEL_REPLY}}],
+            "usage": {"prompt_tokens": 10, "completion_tokens": 10, "total_tokens": 20},
+        })
+
+    async def stop(self) -> None:
+        self.released.set()
+        if self.runner is not None:
+            await self.runner.cleanup()
+
+
+@pytest.fixture
+async def slow_model() -> AsyncIterator[SlowModel]:
+    model = SlowModel()
+    await model.start()
+    yield model
+    await model.stop()
+
+
+async def test_question_waiting_on_a_slow_model_blocks_nobody_and_is_answered_once_after_a_kill(
+    target: Target, crash_fake: tuple[FakeBotApi, CrashPointBotApi], slow_model: SlowModel, tmp_path: Path,
+) -> None:
+    fake, api = crash_fake
+    await target.add_members([MEMBER, OTHER])
+    env = target.env(fake, LLM_BASE_URL=slow_model.base_url, LLM_API_KEY="llm-key", LLM_MODEL="qwen-test")
+    doc = tmp_path / "委员履职管理办法.md"
+    doc.write_text(RULES, encoding="utf-8")
+    code, _, err = await run_cli(target.data_dir, "kb", "ingest", str(doc), env=env, time_limit=STARTUP)
+    assert code == 0, err
+    questions = select(func.count()).select_from(QuestionLog)
+
+    bot = await start_bot(target, fake, env)
+    since = fake.mark()
+    question = int(fake.user_sends(MEMBER, "委员每年参加几次集中学习")["update_id"])
+    fake.user_sends(OTHER, "/help")  # in the same batch: both are fetched together
+    api.keep_unconfirmed(question)  # the kill comes with the confirming getUpdates in flight
+    await asyncio.wait_for(slow_model.asked.wait(), timeout=REPLY)
+    # While the model thinks, the other member is answered and nothing holds the database.
+    helped = await fake.wait_for_call("sendMessage", lambda c: c.chat_id == OTHER, timeout=REPLY, since=since)
+    assert texts.HELP_MEMBER_HEAD in (helped.text or "")
+    assert await api.wait_until(lambda: api.parked, timeout=REPLY)
+    assert await target.count(questions) == [0]
+    await kill(bot)
+    api.release()
+    assert fake.replies_since(since, MEMBER) == []
+
+    # Redelivered to the restarted bot (the model now answers at once): answered and logged once;
+    # the other member's /help, committed after its reply, is skipped.
+    slow_model.released.set()
+    bot = await start_bot(target, fake, env)
+    assert any(u["update_id"] == question for u in api.updates), "the question was not redelivered"
+    try:
+        answer = await fake.wait_for_call("sendMessage", lambda c: c.chat_id == MEMBER, timeout=REPLY, since=since)
+        fake.user_sends(OTHER, "/help")
+        await fake.wait_for_call("sendMessage", lambda c: c.chat_id == OTHER, timeout=REPLY, since=fake.mark())
+    finally:
+        status = await bot.stop()
+    assert status == 0, bot.output()
+    assert "不少于四次" in (answer.text or ""), answer.text
+    assert [c.text for c in fake.replies_since(since, MEMBER)] == [answer.text]
+    assert len(fake.replies_since(since, OTHER)) == 2  # the first /help once, then the new one
+    assert slow_model.requests == 2
+    assert await target.count(questions) == [1]

@@ -32,9 +32,11 @@ TEXT_METHODS = frozenset({
 class FakeBotApi:
     """Chat-shaped test double of the Telegram Bot API (see the module docstring)."""
 
-    def __init__(self, *, token: str | None = None, bot_username: str = "cppcc_demo_bot") -> None:
+    def __init__(self, *, token: str | None = None, bot_username: str = "cppcc_demo_bot",
+                 latency: float = 0.0) -> None:
         self.api = LocalBotApi(bot_username=bot_username)
         self.token = token  # when set, HTTP requests with another token get 401 like Telegram
+        self.latency = latency  # seconds before each HTTP answer but getUpdates's (a distant Bot API server)
         self.base_url: str | None = None
         self._since = 0  # outbox position when the latest update was queued
         self._runner: web.AppRunner | None = None
@@ -163,6 +165,8 @@ class FakeBotApi:
                 else:
                     fields[name] = str(value)
         params = {**decode_form(fields), **params}
+        if self.latency and request.match_info["method"].lower() != "getupdates":
+            await asyncio.sleep(self.latency)
         status, body = await self.api.call(request.match_info["method"], params, files)
         return web.json_response(body, status=status, dumps=partial(json.dumps, ensure_ascii=False))
 

@@ -1,4 +1,6 @@
-"""Statements per update (issue #7): a /help from a member is the processed-update mark plus one read.
+"""Statements per update (issue #7): a /help from a member is one read of the processed-update ledger, one
+read of the member, and the processed-update mark, written after the reply (issue #12: no transaction is
+open while the bot waits on Telegram).
 
 Routing typed input to a waiting draft (now read together with the member) is covered by the broadcast
 and proposal dialogues."""
@@ -39,15 +41,16 @@ def statements(services: Services) -> Iterator[list[str]]:
     event.remove(engine, "before_cursor_execute", record)
 
 
-async def test_help_from_a_member_is_two_statements(
+async def test_help_from_a_member_is_three_statements(
     chat: Dialogue, people: list[Member], statements: list[str]
 ) -> None:
     await chat.send(MEMBER, "/help")  # warm-up: the start-up work of the first update
     statements.clear()
     replies = await chat.send(MEMBER, "/help")
     assert replies.texts and texts.HELP_MEMBER_HEAD in replies.text
-    # the processed-update mark, and the member read together with any draft waiting for input
-    assert len(statements) == 2, statements
-    assert statements[0].startswith("INSERT INTO processed_updates")
+    # the ledger check, the member read together with any draft waiting for input, then the mark
+    assert len(statements) == 3, statements
+    assert statements[0].startswith("SELECT processed_updates.update_id")
     assert "proposal_drafts" in statements[1] and "broadcast_drafts" in statements[1]
+    assert statements[2].startswith("INSERT INTO processed_updates")
 

@@ -191,3 +191,62 @@ async def test_crash_in_flight_resends_at_most_the_concurrency(db: Database) -> 
     assert (st.sent, st.pending, st.uncertain) == (20, 0, 3)
     assert all(api.delivered[i] >= 1 for i in ids)
     assert sum(api.delivered[i] - 1 for i in ids) == 3  # exactly the in-flight ones, twice
+
+
+class FailNthSend(LocalRequest):
+    """Raises a transport error on the ``n``-th ``sendMessage`` to one chat (before it reaches the API)."""
+
+    def __init__(self, api: FaultyBotApi, chat_id: int, n: int) -> None:
+        super().__init__(api)
+        self.chat_id, self.n, self.seen = chat_id, n, 0
+
+    async def do_request(self, url: str, method: str, request_data: Any = None, *args: Any,
+                         **kwargs: Any) -> tuple[int, bytes]:
+        chat = (request_data.parameters or {}).get("chat_id") if request_data is not None else None
+        if url.endswith("/sendMessage") and chat is not None and int(chat) == self.chat_id:
+            self.seen += 1
+            if self.seen == self.n:
+                raise NetworkError("connection reset by peer")
+        return await super().do_request(url, method, request_data, *args, **kwargs)
+
+
+def _three_parts() -> str:
+    return "\n\n".join(f"学习材料第{i}部分。" + "内容。" * 700 for i in range(3))
+
+
+async def test_network_error_on_part_two_resumes_from_part_two(db: Database) -> None:
+    ids = await _roster(db, 1)
+    bid = await _broadcast(db, text=_three_parts(), receipt=True)
+    api = FaultyBotApi()
+    clock = FakeTime()
+    report = await _sender(db, await _bot(FailNthSend(api, ids[0], 2)), clock).run_until_done(broadcast_id=bid)
+    texts_sent = [c.text or "" for c in api.calls if c.method == "sendMessage" and c.chat_id == ids[0]]
+    assert len(texts_sent) == 3 and api.delivered[ids[0]] == 3  # not four: part 1 is not sent again
+    assert [f"学习材料第{i}部分" in t[:20] for i, t in enumerate(texts_sent)] == [True] * 3  # in order
+    assert report.retried == 1 and clock.sleeps == [1.0]
+    st = await _status(db, bid)
+    assert (st.sent, st.failed, st.pending) == (1, 0, 0)
+
+
+async def test_crash_after_part_one_resumes_from_the_first_unsent_part(db: Database) -> None:
+    await _roster(db, 1)
+    bid = await _broadcast(db, text=_three_parts())
+    api = FaultyBotApi(hold_after=1)  # part 1 is answered; part 2 reaches the member, its answer never comes
+    bot = await _bot(LocalRequest(api))
+    task = asyncio.create_task(_sender(db, bot, FakeTime(), concurrency=1).run_pass(broadcast_id=bid))
+    assert await api.wait_until(lambda: api.held == 1, timeout=10)
+    task.cancel()  # the process dies with part 2 in flight
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    async with db.session() as s:
+        row = await s.scalar(select(BroadcastDelivery).where(BroadcastDelivery.broadcast_id == bid))
+    assert row is not None and (row.state, row.parts_sent) == ("sending", 1)
+    assert await recover_dead_senders(db, now=utcnow(), stale_after=600, broadcast_id=bid, force=True) == 1
+    api.hold_after = None
+    api.release()
+    before = len([c for c in api.calls if c.method == "sendMessage"])
+    await _sender(db, bot, FakeTime(), concurrency=1).run_until_done(broadcast_id=bid)
+    resumed = [c.text or "" for c in api.calls if c.method == "sendMessage"][before:]
+    assert [t[:8] for t in resumed] == ["学习材料第1部分", "学习材料第2部分"]  # part 1 is not sent again
+    st = await _status(db, bid)
+    assert (st.sent, st.pending, st.uncertain) == (1, 0, 1)
