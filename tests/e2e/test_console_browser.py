@@ -21,6 +21,7 @@ from knowledge.embedders import HashEmbedder
 from knowledge.service import KnowledgeBase
 from store import members as members_repo
 from store.models import Member
+from store.types import utcnow
 from tests.fakes.dialogue import Dialogue
 from tests.fakes.process import BotProcess, cli_env, free_port
 from tests.support.browser import chromium
@@ -59,6 +60,9 @@ async def console_process(settings: Settings, services: Services) -> AsyncIterat
     try:
         await _wait_until_serving(base, proc)
         services.configs.replace(ConsoleLinks(base_url=base))  # the bot's /console links point at it
+        # The console runs in another process on the wall clock, and a link expires 10 minutes after the bot
+        # issued it: both sides must read the same clock. Nothing in this test depends on the hour.
+        services.clock = utcnow
         yield base
     finally:
         await proc.stop()
