@@ -272,7 +272,7 @@ async def test_invite_attempts_survive_a_restart(
     replies = await restarted.send(NEWCOMER, f"/start {people[4].invite_code}")
     assert replies.texts == [texts.CODE_TOO_MANY]
     async with services.db.session() as session:
-        assert (await session.get(Member, people[4].id)).telegram_id is None  # type: ignore[union-attr]
+        assert (await session.get(Member, people[4].id)).telegram_id is None  # type: ignore[union-attr]  # the row exists
 
 
 async def test_used_inactive_and_unknown_codes_get_the_same_reply(

@@ -47,7 +47,7 @@ def test_revision_is_read_at_most_once_per_interval(config: KnowledgeConfig, tmp
         reads.append(1)
         return real_current()
 
-    live.current = counting  # type: ignore[method-assign]
+    live.current = counting  # type: ignore[method-assign]  # counts the reads
     for _ in range(50):
         ticks.now += 0.01
         assert live.refresh() is False

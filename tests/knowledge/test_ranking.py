@@ -53,7 +53,7 @@ def test_associations_are_mined_from_question_and_gold_article_pairs() -> None:
     share = {"用人单位": 0.05, "解除": 0.1, "劳动合同": 0.08}
     assoc = mine_associations(pairs, share)
     assert set(assoc["老板"]) == {"用人单位", "解除", "劳动合同"}
-    assert max(assoc["老板"], key=assoc["老板"].get) == "用人单位"  # type: ignore[arg-type]
+    assert max(assoc["老板"], key=assoc["老板"].get) == "用人单位"  # type: ignore[arg-type]  # dict.get as a key function
     column = association_column(["老板"], [frozenset({"用人单位"}), frozenset({"工资"})], assoc)
     assert column.tolist() == [1.0, 0.0]
 

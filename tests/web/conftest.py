@@ -98,7 +98,7 @@ class SignedIn:
     member: Member
 
     async def post(self, url: str, data: dict[str, str] | None = None, **kwargs: object) -> httpx.Response:
-        return await self.client.post(url, data={"csrf": self.csrf, **(data or {})}, **kwargs)  # type: ignore[arg-type]
+        return await self.client.post(url, data={"csrf": self.csrf, **(data or {})}, **kwargs)  # type: ignore[arg-type]  # httpx kwargs pass through
 
 
 @pytest.fixture

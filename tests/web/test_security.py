@@ -194,9 +194,9 @@ async def test_only_admins_change_roles_or_staff(client: httpx.AsyncClient, cons
     own = await staff.post(f"/console/members/{people['staff'].id}/deactivate")
     assert own.status_code == 303 and "self_forbidden" in own.headers["location"]
     async with console.db.session() as session:
-        assert (await members_repo.get(session, member_id=people["member"].id)).active is False  # type: ignore[union-attr]
-        assert (await members_repo.get(session, member_id=people["admin"].id)).active is True  # type: ignore[union-attr]
-        assert (await members_repo.get(session, member_id=people["staff"].id)).active is True  # type: ignore[union-attr]
+        assert (await members_repo.get(session, member_id=people["member"].id)).active is False  # type: ignore[union-attr]  # the row exists
+        assert (await members_repo.get(session, member_id=people["admin"].id)).active is True  # type: ignore[union-attr]  # the row exists
+        assert (await members_repo.get(session, member_id=people["staff"].id)).active is True  # type: ignore[union-attr]  # the row exists
 
 
 async def test_security_headers_and_no_caching(client: httpx.AsyncClient, sign_in: SignIn,
