@@ -1,8 +1,7 @@
-"""Named values shared by every process on one database: secrets and revision counters."""
+"""Revision counters shared by every process on one database (secrets: ``store.secrets``)."""
 
 from __future__ import annotations
 
-import secrets
 from datetime import datetime
 
 from sqlalchemy import select, update
@@ -34,20 +33,3 @@ async def bump(session: AsyncSession, *, name: str, now: datetime) -> int:
                 update(AppState).where(AppState.name == name).values(counter=AppState.counter + 1, updated_at=now)
             )
     return await counter(session, name=name)
-
-
-async def shared_secret(session: AsyncSession, *, name: str, now: datetime) -> str:
-    """A random secret created once and then the same for every process on this database."""
-    value = await session.scalar(select(AppState.value).where(AppState.name == name))
-    if value:
-        return value
-    fresh = secrets.token_urlsafe(32)
-    try:
-        async with session.begin_nested():
-            session.add(AppState(name=name, value=fresh, counter=0, updated_at=now))
-    except IntegrityError:
-        value = await session.scalar(select(AppState.value).where(AppState.name == name))
-        if value:
-            return value
-        raise
-    return fresh

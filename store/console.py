@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from store.app_state import shared_secret
+from store import secrets as secrets_repo
 from store.models import ConsoleLink, ConsoleSession, Member
 
 LINK_TTL = timedelta(minutes=10)
@@ -39,7 +39,8 @@ async def console_secret(session: AsyncSession, *, configured: str | None, now: 
     """CONSOLE_SECRET if set, else a random secret kept in the database (so every process agrees)."""
     if configured:
         return configured.encode()
-    return (await shared_secret(session, name=SECRET_NAME, now=now)).encode()
+    value, _created = await secrets_repo.get_or_create(session, name=SECRET_NAME, now=now)
+    return value.encode()
 
 
 def _signature(secret: bytes, payload: str) -> str:

@@ -40,12 +40,11 @@ class ConsoleSession(Base):
 
 
 class AppState(Base):
-    """Named values every process shares: the console secret, revision counters (FAQ…)."""
+    """Revision counters every process shares (FAQ…)."""
 
     __tablename__ = "app_state"
 
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
-    value: Mapped[str | None] = mapped_column(Text)
     counter: Mapped[int] = mapped_column(BigInteger, default=0)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 

@@ -54,7 +54,6 @@ def upgrade() -> None:
     op.create_table(
         "app_state",
         sa.Column("name", sa.String(64), nullable=False),
-        sa.Column("value", sa.Text(), nullable=True),
         sa.Column("counter", sa.BigInteger(), nullable=False),
         sa.Column("updated_at", UTCDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("name", name=op.f("pk_app_state")),
