@@ -71,15 +71,16 @@ def _settings(data_dir: Path) -> Settings:
     )
 
 
-async def _seed(services: Services, members: int) -> list[int]:
+async def seed_members(services: Services, members: int, *, first: int = FIRST_MEMBER) -> list[int]:
+    """``members`` bound members with Telegram ids from ``first`` on (also used by bench/rush_bench.py)."""
     rows = [
         RosterRow(line=i + 2, name=f"委员{i:04d}", sector="经济界", district="城关区", groups=(),
-                  role=Role.MEMBER, telegram_id=FIRST_MEMBER + i, phone=None)
+                  role=Role.MEMBER, telegram_id=first + i, phone=None)
         for i in range(members)
     ]
     async with services.db.session() as session:
         await members_repo.import_roster(session, rows=rows, now=utcnow())
-    return [FIRST_MEMBER + i for i in range(members)]
+    return [first + i for i in range(members)]
 
 
 class FakeMeter:
@@ -153,7 +154,7 @@ async def _with_app(knowledge: Any, members: int, body: Callable[[Driver, list[i
         settings = _settings(Path(tmp) / "data")
         services = build_services(settings, knowledge=knowledge, with_knowledge=False)
         await services.db.upgrade()
-        users = await _seed(services, members)
+        users = await seed_members(services, members)
         fake, meter = FakeBotApi(), FakeMeter()
         app = build_application(settings, services, request=meter.timed(fake.request()), rate_limiter=False)
         async with running_without_updater(app):

@@ -30,16 +30,14 @@ from typing import Any
 
 from telegram.request import HTTPXRequest
 
+from bench.load_bench import seed_members
 from bot.app import build_application
 from bot.localapi import JSONDict, LocalBotApi, Upload
 from bot.services import build_services
 from bot.settings import Settings
 from handlers.context import Services
-from store import members as members_repo
 from store.credits import events as events_repo
 from store.credits.rules import default_rules
-from store.models import Role
-from store.roster import RosterRow
 from store.types import utcnow
 from tests.fakes.botapi import FakeBotApi
 
@@ -79,20 +77,16 @@ def _settings(data_dir: Path, database_url: str | None, base_url: str) -> Settin
 
 
 async def _seed(services: Services, members: int) -> list[int]:
-    rows = [
-        RosterRow(line=i + 2, name=f"委员{i:04d}", sector="经济界", district="城关区", groups=(),
-                  role=Role.MEMBER, telegram_id=FIRST_MEMBER + i, phone=None)
-        for i in range(members)
-    ]
+    """The members, and the plenary meeting whose code they all send (open for the next three hours)."""
+    users = await seed_members(services, members, first=FIRST_MEMBER)
     now = utcnow()
     rules = default_rules()
     async with services.db.session() as session:
-        await members_repo.import_roster(session, rows=rows, now=now)
         spec = events_repo.EventSpec(title="全体会议", rule_id=next(iter(rules.event_types())),
                                      starts_at=now - timedelta(minutes=30), ends_at=now + timedelta(hours=3),
                                      code=EVENT_CODE)
         await events_repo.create_event(session, rules=rules, spec=spec, creator=None, now=now)
-    return [FIRST_MEMBER + i for i in range(members)]
+    return users
 
 
 async def rush(members: int, *, database_url: str | None, latency: float) -> dict[str, float]:
