@@ -273,7 +273,6 @@ async def faq_command(update: Update, context: BotContext, member: Member) -> No
     entry = await questions_repo.add_faq(
         context.session, question=question.strip(), answer=answer.strip(), at=context.now(), created_by=member.id
     )
-    await app_state.bump(context.session, name=app_state.FAQ_REVISION, now=context.now())
     await audit.record(context.session, actor=member, action="faq.save", at=context.now(), target=f"faq:{entry.id}",
                        detail={"question": entry.question[:200], "via": "telegram"})
     await context.commit()

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, case, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from store import app_state
 from store.models import FaqEntry, QuestionLog
 
 # What the member got (``QuestionLog.mode``, the console's outcome): an FAQ answer, a quoted answer, candidates
@@ -243,17 +244,24 @@ async def active_faq(session: AsyncSession) -> list[FaqEntry]:
 async def add_faq(
     session: AsyncSession, *, question: str, answer: str, at: datetime, created_by: int | None = None
 ) -> FaqEntry:
-    """Add a pair, or update the answer of an existing pair with the same normalised question."""
+    """Add a pair, or update the answer of an existing pair with the same normalised question.
+
+    Every change to the FAQ bumps its revision, so every process rebuilds its matcher (``store.app_state``)."""
     key = question_key(question)
     for entry in await active_faq(session):
         if question_key(entry.question) == key:
             entry.answer, entry.updated_at = answer, at
-            await session.flush()
+            await _faq_changed(session, at)
             return entry
     entry = FaqEntry(question=question, answer=answer, created_by=created_by, created_at=at, updated_at=at)
     session.add(entry)
-    await session.flush()
+    await _faq_changed(session, at)
     return entry
+
+
+async def _faq_changed(session: AsyncSession, at: datetime) -> None:
+    await session.flush()
+    await app_state.bump(session, name=app_state.FAQ_REVISION, now=at)
 
 
 async def count_faq_hit(session: AsyncSession, *, faq_id: int) -> None:
@@ -276,7 +284,7 @@ async def edit_faq(session: AsyncSession, *, faq_id: int, question: str, answer:
     if entry is None:
         return None
     entry.question, entry.answer, entry.updated_at = question, answer, at
-    await session.flush()
+    await _faq_changed(session, at)
     return entry
 
 
@@ -286,5 +294,5 @@ async def set_faq_active(session: AsyncSession, *, faq_id: int, active: bool, at
     if entry is None:
         return None
     entry.active, entry.updated_at = active, at
-    await session.flush()
+    await _faq_changed(session, at)
     return entry

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, HTTPException, Request
 from starlette.responses import RedirectResponse, Response
 
-from store import app_state, audit
+from store import audit
 from store import questions as questions_repo
 from store.dashboard import members_by_id
 from web import texts
@@ -50,7 +50,6 @@ async def add_faq(request: Request, console: ConsoleDep, staff: CheckedStaff,
     async with console.db.session() as session:
         entry = await questions_repo.add_faq(session, question=question.strip(), answer=answer.strip(), at=now,
                                              created_by=staff.member.id)
-        await app_state.bump(session, name=app_state.FAQ_REVISION, now=now)
         await audit.record(session, actor=staff.member, action="faq.save", at=now, target=f"faq:{entry.id}",
                            detail={"question": entry.question[:200], "via": "console"})
     return _done("faq_saved")
@@ -76,7 +75,6 @@ async def edit(request: Request, console: ConsoleDep, staff: CheckedStaff, faq_i
                                               answer=answer.strip(), at=now)
         if entry is None:
             raise HTTPException(404)
-        await app_state.bump(session, name=app_state.FAQ_REVISION, now=now)
         await audit.record(session, actor=staff.member, action="faq.edit", at=now, target=f"faq:{faq_id}",
                            detail={"question": entry.question[:200]})
     return _done("faq_saved")
@@ -91,7 +89,6 @@ async def retire(request: Request, console: ConsoleDep, staff: CheckedStaff, faq
         entry = await questions_repo.set_faq_active(session, faq_id=faq_id, active=action == "restore", at=now)
         if entry is None:
             raise HTTPException(404)
-        await app_state.bump(session, name=app_state.FAQ_REVISION, now=now)
         await audit.record(session, actor=staff.member, action=f"faq.{action}", at=now, target=f"faq:{faq_id}",
                            detail={"question": entry.question[:200]})
     return _done("faq_retired" if action == "retire" else "faq_restored")
@@ -108,7 +105,6 @@ async def gap_to_faq(request: Request, console: ConsoleDep, staff: CheckedStaff,
         entry = await questions_repo.add_faq(session, question=question.strip(), answer=answer.strip(), at=now,
                                              created_by=staff.member.id)
         handled = await questions_repo.mark_handled(session, key=key, by=staff.member.id, now=now) if key else 0
-        await app_state.bump(session, name=app_state.FAQ_REVISION, now=now)
         await audit.record(session, actor=staff.member, action="faq.save", at=now, target=f"faq:{entry.id}",
                            detail={"question": entry.question[:200], "from_gap": True, "questions": handled})
     return _done("gap_faq")
