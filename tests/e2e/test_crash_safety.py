@@ -409,13 +409,19 @@ async def test_question_waiting_on_a_slow_model_blocks_nobody_and_is_answered_on
     bot = await start_bot(target, fake, env)
     since = fake.mark()
     question = int(fake.user_sends(MEMBER, "委员每年参加几次集中学习")["update_id"])
-    fake.user_sends(OTHER, "/help")  # in the same batch: both are fetched together
+    helped_id = int(fake.user_sends(OTHER, "/help")["update_id"])  # in the same batch: both are fetched together
     api.keep_unconfirmed(question)  # the kill comes with the confirming getUpdates in flight
     await asyncio.wait_for(slow_model.asked.wait(), timeout=REPLY)
     # While the model thinks, the other member is answered and nothing holds the database.
     helped = await fake.wait_for_call("sendMessage", lambda c: c.chat_id == OTHER, timeout=REPLY, since=since)
     assert texts.HELP_MEMBER_HEAD in (helped.text or "")
     assert await api.wait_until(lambda: api.parked, timeout=REPLY)
+    # The /help update is marked done just after its reply: wait for that commit before the kill.
+    help_done = select(func.count()).select_from(ProcessedUpdate).where(ProcessedUpdate.update_id == helped_id)
+    deadline = asyncio.get_running_loop().time() + REPLY
+    while await target.count(help_done) != [1]:
+        assert asyncio.get_running_loop().time() < deadline, "the /help update was never marked done"
+        await asyncio.sleep(0.05)
     assert await target.count(questions) == [0]
     await kill(bot)
     api.release()
