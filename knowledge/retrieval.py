@@ -302,7 +302,7 @@ class HybridRetriever:
                     float(chunk.source in named),
                     self.share(salient, self.chapter_text(cid)),
                     self.support(salient, cid),
-                    self.coverage(question, cid),
+                    self.bm25.coverage(tokens, self.position[cid]),
                     float(assoc_score),
                     math.log(1 + len(chunk.text)),
                     chunk.ordinal / max(self.doc_len.get(chunk.source, 1), 1),
