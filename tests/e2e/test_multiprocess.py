@@ -221,6 +221,10 @@ def with_buttons(*row: str) -> Callable[[Call], bool]:
     return lambda c: c.chat_id == MEMBER and list(row) in c.buttons
 
 
+def minutes(n: int) -> str:
+    return texts.CHECKIN_MINUTES.format(minutes=n)
+
+
 def no_reply_twice(fake: FakeBotApi, since: int) -> None:
     """Every message the member got (sent or edited) is different: none was sent by both workers."""
     shown = [c.text for c in fake.replies_since(since, MEMBER) if c.method != "answerCallbackQuery"]
@@ -293,7 +297,7 @@ async def test_checkin_card_shown_by_one_worker_is_edited_and_confirmed_on_the_o
         updates.append(fake.user_sends(MEMBER, "今天学习了《政协章程》45分钟"))
         shown_by, _ = await cluster.step(updates[-1], card_buttons)
         updates.append(fake.user_taps(MEMBER, texts.BTN_CONFIRM))
-        confirmed_by, _ = await cluster.step(updates[-1], starting("已记录打卡：《政协章程》，45分钟"))
+        confirmed_by, _ = await cluster.step(updates[-1], starting(f"已记录打卡：《政协章程》，{minutes(45)}"))
 
         # A second card from A; 修改 on B, 时长 on A, the typed answer on B (which never asked), 确认 on A.
         updates.append(fake.user_sends(MEMBER, "今天学习了《中国人民政治协商会议章程》50分钟"))
@@ -305,7 +309,7 @@ async def test_checkin_card_shown_by_one_worker_is_edited_and_confirmed_on_the_o
         updates.append(fake.user_sends(MEMBER, "30分钟"))
         await cluster.step(updates[-1], card_buttons)
         updates.append(fake.user_taps(MEMBER, texts.BTN_CONFIRM))
-        await cluster.step(updates[-1], starting("已记录打卡：《中国人民政治协商会议章程》，30分钟"))
+        await cluster.step(updates[-1], starting(f"已记录打卡：《中国人民政治协商会议章程》，{minutes(30)}"))
     finally:
         await cluster.stop()
     assert (shown_by, confirmed_by) == ("A", "B")
