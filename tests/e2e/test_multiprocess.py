@@ -286,6 +286,8 @@ async def test_proposal_draft_started_on_one_worker_is_submitted_on_the_other(cl
 
 
 async def test_checkin_card_shown_by_one_worker_is_edited_and_confirmed_on_the_other(cluster: Cluster) -> None:
+    """The typed answer (“30分钟”) reaches a worker that never asked for it: it must learn from the
+    database, not from its own memory, that the member owes the check-in an answer (issue #12)."""
     fake = cluster.fake
     await cluster.add_members([MEMBER])
     await cluster.start()
