@@ -77,6 +77,17 @@ class CppccApplication(Application[ExtBot[int], BotContext, dict[Any, Any], dict
     forever; the error handler has already told the user.
     """
 
+    # Webhook workers (``cppcc-bot webhook``) claim each update in its own committed statement before any
+    # handler runs. Telegram may post an update again while a first delivery is still being handled (a
+    # slow answer, a retry through the proxy to another worker); with the mark committed only with the
+    # first writes, both workers would run it: a read-only update (/help) would be answered twice, and
+    # the loser of a writing one would be rolled back after its first replies went out. Claiming first
+    # makes the second delivery a no-op. The price: an update whose worker dies after the claim is not
+    # applied again; but a webhook worker acknowledges an update (HTTP 200) as soon as it is queued, so
+    # Telegram would not have redelivered it anyway. Long polling (``run``, one process) keeps the mark
+    # with the first writes, so an update interrupted before its first commit is applied on redelivery.
+    claim_before_handling: bool = False
+
     @property
     def services(self) -> Services:
         return services_of(self)
@@ -87,11 +98,17 @@ class CppccApplication(Application[ExtBot[int], BotContext, dict[Any, Any], dict
             return
         services = self.services
         async with services.db.sessionmaker() as session:
-            if await updates_repo.is_processed(session, update_id=update.update_id):
+            if self.claim_before_handling:
+                claimed = await updates_repo.claim(session, update_id=update.update_id, at=services.clock())
+                await session.commit()
+            else:  # the read stays the first statement of the update's transaction
+                claimed = not await updates_repo.is_processed(session, update_id=update.update_id)
+            if not claimed:
                 await session.rollback()
                 log.info("update %s already processed; skipped", update.update_id)
                 return
-            uow = UnitOfWork(session=session, update_id=update.update_id, clock=services.clock)
+            uow = UnitOfWork(session=session, update_id=update.update_id, clock=services.clock,
+                             claimed=self.claim_before_handling)
             token = set_current_uow(uow)
             try:
                 await super().process_update(update)

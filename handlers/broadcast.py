@@ -33,7 +33,7 @@ from handlers.context import BotApplication, BotContext, Services, services_of
 from handlers.guards import is_private, parse_id, reply, require_member, require_staff
 from handlers.registry import CommandInfo, Feature
 from store import audit
-from store.broadcasts import audience, drafts, outbox
+from store.broadcasts import audience, drafts, outbox, sender_lock
 from store.broadcasts.text import split_for_media, split_text
 from store.models import Broadcast, Member
 from store.timeparse import parse_future
@@ -495,8 +495,19 @@ async def run_due(app: BotApplication) -> SendReport:
 
 async def _run_due(app: BotApplication, state: SenderState) -> SendReport:
     services = services_of(app)
+    # Several bot processes on one PostgreSQL database: one of them sends at a time (store/broadcasts/sender_lock.py).
+    async with sender_lock.sender_lock(services.db.engine) as lock:
+        if not lock.held:
+            log.debug("broadcast sender lock held by another process; this pass is skipped")
+            return SendReport()
+        return await _send_due(app, state, services, exclusive=lock.exclusive)
+
+
+async def _send_due(app: BotApplication, state: SenderState, services: Services, *, exclusive: bool) -> SendReport:
     config = services.config(BroadcastConfig)
-    await recover_dead_senders(services.db, now=services.clock(), stale_after=config.sender.stale_after)
+    # Holding the lock exclusively, every row still ``sending`` is a dead sender's: take it back now.
+    await recover_dead_senders(services.db, now=services.clock(), stale_after=config.sender.stale_after,
+                               force=exclusive)
     await send_reminders(app)
 
     async def on_result(report: SendReport, result: outbox.Result) -> None:

@@ -21,6 +21,7 @@ from handlers.credits_common import (
     set_awaiting,
 )
 from handlers.guards import parse_id, reply, require_member, require_staff
+from handlers.maintenance import claim_job_run
 from handlers.registry import CommandInfo, Feature
 from store import members as members_repo
 from store import preferences
@@ -299,8 +300,11 @@ async def send_reminders(app: BotApplication, now: datetime) -> int:
 
 
 async def reminder_job(context: BotContext) -> None:
-    """Daily job: credit reminders."""
-    await send_reminders(context.application, context.services.clock())
+    """Daily job: credit reminders (one worker per day)."""
+    services = context.services
+    now = services.clock()
+    if await claim_job_run(services, job="credits-reminders", slot=now.astimezone(services.tz).date().toordinal()):
+        await send_reminders(context.application, now)
 
 
 def register(app: BotApplication) -> None:

@@ -18,6 +18,7 @@ from telegram.error import Forbidden, TelegramError
 from handlers import proposal_views as views
 from handlers import texts
 from handlers.context import BotApplication, BotContext, Services
+from handlers.maintenance import claim_job_run
 from store import preferences
 from store.models import Member
 from store.proposals import repository as repo
@@ -29,6 +30,7 @@ log = logging.getLogger(__name__)
 
 OUTBOX_JOB = "proposals-outbox"
 REMINDER_JOB = "proposals-draft-reminders"
+REMINDER_EVERY_SECONDS = 30 * 60  # one reminder round per half hour, by whichever worker comes first
 DIGEST_JOB = "proposals-digest"
 WEBHOOK_JOB = "proposals-webhook"
 OUTBOX_INTERVAL = timedelta(seconds=3)
@@ -91,6 +93,8 @@ async def remind_drafts(context: BotContext) -> int:
     services = context.services
     config = services.config(ProposalsConfig)
     now = services.clock()
+    if not await claim_job_run(services, job=REMINDER_JOB, slot=int(now.timestamp() // REMINDER_EVERY_SECONDS)):
+        return 0  # another worker has this round
     async with services.db.session() as session:
         drafts = await repo.drafts_to_remind(session, idle_since=now - timedelta(hours=config.draft_reminder_hours))
         held = await preferences.deferred_until(
@@ -140,6 +144,9 @@ async def send_digest(context: BotContext) -> bool:
     services = context.services
     if services.staff_chat_id is None:
         return False
+    today = services.clock().astimezone(services.tz).date()
+    if not await claim_job_run(services, job=DIGEST_JOB, slot=today.toordinal()):
+        return False  # another worker sends today's digest
     text = await digest_text(services)
     if text is None:
         return False
@@ -184,7 +191,8 @@ def schedule(app: BotApplication) -> None:
         return
     services: Services = app.bot_data["services"]
     jobs.run_repeating(deliver_notifications, interval=OUTBOX_INTERVAL, first=timedelta(seconds=1), name=OUTBOX_JOB)
-    jobs.run_repeating(remind_drafts, interval=timedelta(minutes=30), first=timedelta(minutes=1), name=REMINDER_JOB)
+    jobs.run_repeating(remind_drafts, interval=timedelta(seconds=REMINDER_EVERY_SECONDS), first=timedelta(minutes=1),
+                       name=REMINDER_JOB)
     jobs.run_daily(send_digest, time=DIGEST_AT.replace(tzinfo=services.tz), name=DIGEST_JOB)
     if services.config(ProposalsConfig).webhook_url:
         jobs.run_repeating(deliver_webhooks, interval=timedelta(seconds=5), first=timedelta(seconds=2),

@@ -24,7 +24,7 @@ from bot.broadcast_wiring import broadcast_config, sender_config
 from bot.commands.common import migrated_database
 from bot.settings import Settings, SettingsError
 from handlers.broadcast_sender import BroadcastSender, SendReport, recover_dead_senders
-from store.broadcasts import audience, outbox
+from store.broadcasts import audience, outbox, sender_lock
 from store.db import Database
 from store.timeparse import parse_future
 from store.types import utcnow
@@ -79,7 +79,11 @@ async def _send_with_bot(settings: Settings, db: Database, broadcast_id: int | N
     progress = _Progress(pending, enabled=not args.no_progress)
     bot = make_bot(settings, concurrency=concurrency)
     try:
-        async with bot:
+        # One sender at a time on PostgreSQL (store/broadcasts/sender_lock.py): wait for a running bot's pass.
+        async with bot, sender_lock.sender_lock(db.engine, wait=True) as lock:
+            if lock.exclusive:  # nobody else sends: rows still in flight are a dead sender's
+                await recover_dead_senders(db, now=utcnow(), stale_after=settings.broadcast_stale_seconds,
+                                           force=True)
             sender = BroadcastSender(db, bot, config=sender_config(settings, concurrency=concurrency),
                                      on_result=progress.hook)
             return await sender.run_until_done(broadcast_id=broadcast_id, max_wait=args.max_wait)

@@ -11,6 +11,7 @@ from telegram import Update
 from bot.app import build_application
 from bot.services import build_services
 from bot.settings import Settings, SettingsError
+from handlers.application import CppccApplication
 
 log = logging.getLogger(__name__)
 
@@ -39,8 +40,12 @@ def cmd_webhook(args: argparse.Namespace, settings: Settings) -> int:
         raise SettingsError("WEBHOOK_URL is not set: the public https URL Telegram should post updates to")
     secret = settings.webhook_secret or secrets.token_urlsafe(32)
     if not settings.webhook_secret:
-        log.info("WEBHOOK_SECRET not set: generated a random secret for this run")
+        log.info("WEBHOOK_SECRET not set: generated a random secret for this run (several workers need one shared)")
     app = build_application(settings, build_services(settings))
+    if not isinstance(app, CppccApplication):
+        raise TypeError("build_application() must build a CppccApplication")
+    # Several workers may serve one webhook (README, "several workers"): each update is claimed first.
+    app.claim_before_handling = True
     path = settings.webhook_path.strip("/")
     app.run_webhook(
         listen=settings.webhook_listen,

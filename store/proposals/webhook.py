@@ -2,6 +2,10 @@
 
 Headers: ``Idempotency-Key`` (the same on every retry of one event), ``X-Cppcc-Event``,
 ``X-Cppcc-Timestamp`` and ``X-Cppcc-Signature: sha256=<hex HMAC-SHA256 of "<timestamp>.<body>">``.
+
+Every bot process runs the delivery job; an event is leased (its ``next_attempt_at`` moved ``LEASE``
+ahead by a conditional UPDATE, committed) before it is posted, so two processes never post it at once.
+A process that dies mid-post leaves the lease to expire: the event is posted again, with the same key.
 """
 
 from __future__ import annotations
@@ -13,9 +17,10 @@ import logging
 from datetime import datetime, timedelta
 
 import httpx
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from store.db import affected_rows
 from store.models import ProposalWebhookEvent
 
 log = logging.getLogger(__name__)
@@ -23,6 +28,7 @@ log = logging.getLogger(__name__)
 BASE_DELAY = timedelta(seconds=10)
 MAX_DELAY = timedelta(hours=1)
 MAX_ATTEMPTS = 12
+LEASE = timedelta(minutes=2)  # longer than one post may take (the client's timeout)
 
 
 def body_of(payload: dict[str, object]) -> bytes:
@@ -67,7 +73,18 @@ async def deliver_due(
 ) -> int:
     """Post every due event once; a 2xx marks it delivered, anything else schedules a retry. Returns #delivered."""
     async with sessionmaker() as session:
-        events = [(e.id, e.key, e.kind, e.payload) for e in await due(session, now=now)]
+        events = []
+        for e in await due(session, now=now):
+            leased = await session.execute(
+                update(ProposalWebhookEvent)
+                .where(ProposalWebhookEvent.id == e.id, ProposalWebhookEvent.delivered_at.is_(None),
+                       ProposalWebhookEvent.next_attempt_at <= now)
+                .values(next_attempt_at=now + LEASE)
+                .execution_options(synchronize_session=False)
+            )
+            if affected_rows(leased) == 1:  # 0: another process leased it first
+                events.append((e.id, e.key, e.kind, e.payload))
+        await session.commit()
     delivered = 0
     for event_id, key, kind, payload in events:
         body = body_of(payload)

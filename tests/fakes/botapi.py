@@ -3,7 +3,9 @@
 * in-process: ``fake.request()`` is a ``telegram.request.BaseRequest`` for handler tests;
 * over HTTP on 127.0.0.1: ``await fake.start_http()`` returns a base URL such as
   ``http://127.0.0.1:PORT/bot`` for end-to-end tests of the real entry point
-  (routes ``/bot{token}/{method}`` and ``/file/bot{token}/{path}``).
+  (routes ``/bot{token}/{method}`` and ``/file/bot{token}/{path}``). Several processes can share one
+  fake and still be told apart: ``fake.base_url_for("A")`` is the same API under ``/via/A/``, and
+  ``fake.origin(call)`` says which process made a call.
 
 Tests never sleep: ``await fake.wait_for_call(...)`` wakes up on every recorded call.
 """
@@ -11,6 +13,7 @@ Tests never sleep: ``await fake.wait_for_call(...)`` wakes up on every recorded 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import json
 from collections.abc import Callable
 from functools import partial
@@ -21,6 +24,16 @@ import aiohttp
 from aiohttp import web
 
 from bot.localapi import PLUMBING_METHODS, Call, JSONDict, LocalBotApi, LocalRequest, Upload, decode_form
+
+# The ``/via/{origin}/`` prefix of the request being served (None: the plain base URL).
+_origin: contextvars.ContextVar[str | None] = contextvars.ContextVar("botapi_origin", default=None)
+
+
+
+def current_origin() -> str | None:
+    """The ``/via/{origin}/`` of the HTTP request being served (for a ``LocalBotApi`` subclass's ``call``)."""
+    return _origin.get()
+
 
 # What counts as "a text the bot sent to the chat" in a transcript.
 TEXT_METHODS = frozenset({
@@ -40,6 +53,8 @@ class FakeBotApi:
         self.base_url: str | None = None
         self._since = 0  # outbox position when the latest update was queued
         self._runner: web.AppRunner | None = None
+        self._origins: dict[int, str] = {}  # id(call) -> the /via/ prefix it came through
+        self._tagged: LocalBotApi | None = None  # the api whose calls are being tagged (tests swap ``api``)
 
     # ---- what users do (each returns the Update dict and queues it) --------------------------
 
@@ -117,6 +132,15 @@ class FakeBotApi:
                                             since=self._since if since is None else since,
                                             include_failed=include_failed)
 
+    def origin(self, call: Call) -> str | None:
+        """Which ``base_url_for(origin)`` the call came through (None: the plain base URL)."""
+        return self._origins.get(id(call))
+
+    def base_url_for(self, origin: str) -> str:
+        """The same API under ``/via/{origin}/``, so calls of one process can be told from another's."""
+        assert self.base_url is not None, "start_http() first"
+        return self.base_url.removesuffix("/bot") + f"/via/{origin}/bot"
+
     def replies_since(self, since: int, chat_id: int | str | None = None) -> list[Call]:
         return [c for c in self.api.calls[since:] if c.ok and c.method not in PLUMBING_METHODS
                 and (chat_id is None or c.chat_id == chat_id)]
@@ -132,6 +156,8 @@ class FakeBotApi:
         app = web.Application(client_max_size=50 * 1024 * 1024)
         app.router.add_route("*", "/bot{token}/{method}", self._serve_method)
         app.router.add_get("/file/bot{token}/{path:.+}", self._serve_file)
+        app.router.add_route("*", "/via/{origin}/bot{token}/{method}", self._serve_method)
+        app.router.add_get("/via/{origin}/file/bot{token}/{path:.+}", self._serve_file)
         self._runner = web.AppRunner(app, shutdown_timeout=1.0, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -167,8 +193,18 @@ class FakeBotApi:
         params = {**decode_form(fields), **params}
         if self.latency and request.match_info["method"].lower() != "getupdates":
             await asyncio.sleep(self.latency)
+        if self._tagged is not self.api:
+            self._tagged = self.api
+            self.api.listeners.append(self._tag)
+        _origin.set(request.match_info.get("origin"))  # this request's task only
         status, body = await self.api.call(request.match_info["method"], params, files)
         return web.json_response(body, status=status, dumps=partial(json.dumps, ensure_ascii=False))
+
+    def _tag(self, call: Call) -> None:
+        """Listener: remember the origin of the request that made ``call`` (recorded in its task)."""
+        origin = _origin.get()
+        if origin is not None:
+            self._origins[id(call)] = origin
 
     async def _serve_file(self, request: web.Request) -> web.Response:
         content = self.api.file_content(request.match_info["path"]) if self._token_ok(request) else None

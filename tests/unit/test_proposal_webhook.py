@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -93,6 +94,30 @@ async def test_each_event_is_delivered_once_despite_one_failure(db: Database, re
     assert kinds == ["proposal.accept", "proposal.submit"]
     submitted = next(p for p in receiver.accepted.values() if p["event"] == "proposal.submit")
     assert submitted["number"] == "WJY-2026-0001" and submitted["status"] == "submitted"
+
+
+async def test_two_processes_delivering_at_once_post_each_event_once(db: Database, receiver: Receiver) -> None:
+    """Every bot process runs the delivery job: an event is leased before it is posted."""
+    receiver.fail_first = 0
+    config = ProposalsConfig(webhook_url=receiver.url, webhook_secret=SECRET)
+    async with db.session() as session:
+        author = Member(name="张明", role="member", telegram_id=1001)
+        session.add(author)
+        await session.flush()
+        for n in range(3):
+            item = repo.NewProposal(title=f"关于第{n}号路口的建议", content=f"建议在第{n}号路口增设红绿灯",
+                                    category="城乡建设")
+            await repo.submit(session, member=author, item=item, now=NOW, tz=TZ, config=config)
+
+    async with httpx.AsyncClient(timeout=5.0) as one, httpx.AsyncClient(timeout=5.0) as two:
+        counts = await asyncio.gather(*(
+            webhook.deliver_due(db.sessionmaker, client=c, url=receiver.url, secret=SECRET, now=NOW)
+            for c in (one, two)))
+        assert sum(counts) == 3
+        # Leased, then delivered: nothing is due later, and nothing was posted twice.
+        assert await webhook.deliver_due(db.sessionmaker, client=one, url=receiver.url, secret=SECRET,
+                                         now=NOW + webhook.LEASE * 2) == 0
+    assert len(receiver.seen) == 3 and len(set(receiver.seen)) == 3
 
 
 def test_signature_and_backoff() -> None:
