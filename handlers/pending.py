@@ -9,8 +9,9 @@ takes as input and what /cancel does. The router runs before every feature handl
 
 1. A typed text equal to a label of a button on the card in front of the member (the newest waiting
    item), after normalising spaces, punctuation and width ("确认。", " 确认 "), acts as that button.
-2. /cancel cancels the newest waiting item that can be cancelled.
+2. /cancel, or 取消 typed under a question without buttons, cancels the newest waiting item.
 3. Any other message goes to the newest waiting item that takes it (a typed field, a photo, a location).
+4. A standard label (确认, 修改, 取消, 不用了) that none of this took gets a short reply.
 
 Everything else goes on to the feature handlers (questions, check-ins, suggestions). Nothing is kept in
 memory: a restarted process, or a second one, continues the same flows.
@@ -109,11 +110,10 @@ async def route(update: Update, context: BotContext) -> None:
     live = [(w, flows[w.kind]) for w in pending.waiting
             if w.kind in flows and (member.is_staff or not flows[w.kind].staff)]
     text = message.text
+    standard = text is not None and match_label(text, _STANDARD) is not None
     if not live:
-        if text is not None and match_label(text, _STANDARD) is not None:
-            await reply(update, texts.NOTHING_TO_CANCEL if normalise(text) == normalise(texts.BTN_CANCEL)
-                        else texts.LABEL_NOTHING_WAITING)  # a card answered already: not a question
-            raise ApplicationHandlerStop
+        if standard:
+            await _nothing_waiting(update, text or "")
         return
     if text is not None and not text.startswith("/"):
         front, flow = live[0]
@@ -121,16 +121,25 @@ async def route(update: Update, context: BotContext) -> None:
         if data is not None:
             await flow.press(update, context, member, data)
             raise ApplicationHandlerStop
-    if text is not None and _CANCEL.match(text):
-        for waiting, flow in live:
-            if flow.cancel is not None:
-                await flow.cancel(update, context, member, waiting)
-                raise ApplicationHandlerStop
-        return
+    # /cancel, or 取消 typed under a question that has no button for it: the newest item is cancelled.
+    if text is not None and (_CANCEL.match(text) or normalise(text) == normalise(texts.BTN_CANCEL)):
+        waiting, flow = live[0]
+        if flow.cancel is not None:
+            await flow.cancel(update, context, member, waiting)
+            raise ApplicationHandlerStop
     for waiting, flow in live:
         if flow.takes is not None and flow.on_input is not None and flow.takes(waiting, message):
             await flow.on_input(update, context, member, waiting)
             raise ApplicationHandlerStop
+    if standard:
+        await _nothing_waiting(update, text or "")
+
+
+async def _nothing_waiting(update: Update, text: str) -> None:
+    """A standard label typed with no card for it: a button meant, not a question for the knowledge base."""
+    cancel = normalise(text) == normalise(texts.BTN_CANCEL)
+    await reply(update, texts.NOTHING_TO_CANCEL if cancel else texts.LABEL_NOTHING_WAITING)
+    raise ApplicationHandlerStop
 
 
 async def no_buttons(context: BotContext, member: Member, waiting: Waiting) -> Buttons:

@@ -331,3 +331,14 @@ async def test_staff_prompt_continues_after_a_restart(
     not_qa(rejected)
     (after,) = await proposals(services)
     assert item["status"] == "submitted" and after["status"] == "rejected"
+
+
+async def test_cancel_typed_under_a_question_without_buttons(chat: Dialogue, people: None, services: Services
+                                                             ) -> None:
+    assert (await chat.send(MEMBER, "/propose")).texts == [texts.PROPOSAL_ASK_CONTENT]
+    assert (await chat.send(MEMBER, "取消")).texts == [texts.PROPOSAL_DRAFT_CANCELLED]
+    assert texts.BROADCAST_ASK_TEXT in (await chat.send(STAFF, "/broadcast")).text
+    assert (await chat.send(STAFF, "取消。")).texts == [texts.BROADCAST_DRAFT_CANCELLED]
+    assert (await chat.send(STAFF, "取消")).texts == [texts.NOTHING_TO_CANCEL]
+    async with services.db.session() as session:
+        assert await outbox.latest_id(session) is None
