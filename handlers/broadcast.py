@@ -60,12 +60,19 @@ def _toggle_labels(label: str) -> list[str]:
 
 
 async def card(context: BotContext, member: Member, waiting: Waiting) -> pending.Buttons:
-    """The buttons of the card shown at the draft's step (labels of the toggles in either state)."""
+    """The buttons of the card shown at the draft's step (labels of the toggles in either state; at the
+    audience step also the values of the kind chosen, read from the draft)."""
     step = waiting.step
     if step == "media":
         return [(texts.BTN_BC_SKIP, f"{PREFIX}:skip")]
     if step == "audience":
-        return [(texts.BTN_BC_ALL, f"{PREFIX}:all"),
+        draft = await drafts.get(context.session, member_id=member.id)
+        data = draft.data if draft is not None else {}
+        values = [(label, f"{PREFIX}:val:{i}")
+                  for i, (value, n) in enumerate(zip(data.get("choices") or [], data.get("choice_counts") or [],
+                                                     strict=False))
+                  for label in (value, f"{value}（{n}）")] if data.get("kind") else []
+        return [*values, (texts.BTN_BC_ALL, f"{PREFIX}:all"),
                 *((texts.BTN_BC_KINDS[k], f"{PREFIX}:kind:{k}") for k in audience.KINDS),
                 (texts.BTN_BC_AUDIENCE_DONE, f"{PREFIX}:next"), (texts.BTN_BC_BACK, f"{PREFIX}:back"),
                 (texts.BTN_CANCEL, f"{PREFIX}:cancel")]

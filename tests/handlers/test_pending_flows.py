@@ -252,6 +252,13 @@ async def test_broadcast_by_typed_labels_across_restarts(
     audience = await second.send(STAFF, "跳过")
     assert "全体委员（3 人）" in audience.text
     third = await restarted(app_factory, fake)
+    values = await third.send(STAFF, texts.BTN_BC_KINDS["sector"])
+    assert "经济界（2）" in values.buttons
+    picked = await third.send(STAFF, "经济界")
+    assert "✓ 经济界（2）" in picked.buttons
+    unpicked = await third.send(STAFF, "✓ 经济界（2）")
+    assert "经济界（2）" in unpicked.buttons
+    await third.send(STAFF, texts.BTN_BC_BACK)
     assert texts.BROADCAST_ASK_SCHEDULE in (await third.send(STAFF, texts.BTN_BC_AUDIENCE_DONE)).text
     preview = await third.send(STAFF, f" {texts.BTN_BC_NOW} ")
     assert notice in preview.text and texts.BTN_CONFIRM in preview.buttons
