@@ -8,7 +8,6 @@ Callback data: ``bc:<action>[:<arg>]``; every staff action is checked by ``requi
 from __future__ import annotations
 
 import asyncio
-import contextvars
 import logging
 import re
 import time
@@ -16,11 +15,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest, TelegramError
-from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, TypeHandler, filters
+from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 
-from handlers import texts
+from handlers import pending, texts
 from handlers.broadcast_sender import (
     ACK_PREFIX,
     BroadcastConfig,
@@ -30,52 +29,66 @@ from handlers.broadcast_sender import (
     render_text,
 )
 from handlers.context import BotApplication, BotContext, Services, services_of
-from handlers.guards import is_private, parse_id, reply, require_member, require_staff
+from handlers.guards import parse_id, reply, require_member, require_staff
 from handlers.registry import CommandInfo, Feature
 from store import audit
 from store.broadcasts import audience, drafts, outbox, sender_lock
 from store.broadcasts.text import split_for_media, split_text
 from store.models import Broadcast, Member
+from store.pending import BROADCAST, Waiting
 from store.timeparse import parse_future
 
 log = logging.getLogger(__name__)
 
 PREFIX = "bc"
-PRELOAD_GROUP = -3  # before the proposals' preload (-2) and the gate (-1): reads only
 TEXT_STEPS = frozenset({"text", "time"})
 REMIND_CYCLE = (None, 120, 1440)  # minutes: off, 2 h, 24 h
 STATE_KEY = "broadcast_sender_state"
 
-_step: contextvars.ContextVar[str | None] = contextvars.ContextVar("broadcast_draft_step", default=None)
-
-
 # ---- draft plumbing -------------------------------------------------------------------------------
 
 
-async def preload(update: Update, context: BotContext) -> None:
-    """Remember whether the sender has a broadcast draft waiting for typed input or media."""
-    _step.set(None)
-    user = update.effective_user
-    if user is None or update.message is None or not is_private(update):
-        return
-    _step.set((await context.pending_input(update)).broadcast_step)  # read with the member: one query
-
-
-class AwaitingDraftInput(filters.MessageFilter):
+def takes(waiting: Waiting, message: Message) -> bool:
     """A message the sender's broadcast draft is waiting for (text, or media at the media step)."""
-
-    def filter(self, message: Any) -> bool:
-        step = _step.get()
-        if step is None:
-            return False
-        if getattr(message, "text", None) is not None and not message.text.startswith("/"):
-            return step in TEXT_STEPS or step == "media"
-        return step == "media" and bool(getattr(message, "photo", None) or getattr(message, "document", None))
+    if message.text is not None and not message.text.startswith("/"):
+        return waiting.step in TEXT_STEPS or waiting.step == "media"
+    return waiting.step == "media" and bool(message.photo or message.document)
 
 
-class HasDraft(filters.MessageFilter):
-    def filter(self, message: Any) -> bool:
-        return _step.get() is not None
+def _toggle_labels(label: str) -> list[str]:
+    return [label.format(state=state) for state in (texts.BROADCAST_YES, texts.BROADCAST_NO)]
+
+
+async def card(context: BotContext, member: Member, waiting: Waiting) -> pending.Buttons:
+    """The buttons of the card shown at the draft's step (labels of the toggles in either state; at the
+    audience step also the values of the kind chosen, read from the draft)."""
+    step = waiting.step
+    if step == "media":
+        return [(texts.BTN_BC_SKIP, f"{PREFIX}:skip")]
+    if step == "audience":
+        draft = await drafts.get(context.session, member_id=member.id)
+        data = draft.data if draft is not None else {}
+        values = [(label, f"{PREFIX}:val:{i}")
+                  for i, (value, n) in enumerate(zip(data.get("choices") or [], data.get("choice_counts") or [],
+                                                     strict=False))
+                  for label in (value, f"{value}（{n}）")] if data.get("kind") else []
+        return [*values, (texts.BTN_BC_ALL, f"{PREFIX}:all"),
+                *((texts.BTN_BC_KINDS[k], f"{PREFIX}:kind:{k}") for k in audience.KINDS),
+                (texts.BTN_BC_AUDIENCE_DONE, f"{PREFIX}:next"), (texts.BTN_BC_BACK, f"{PREFIX}:back"),
+                (texts.BTN_CANCEL, f"{PREFIX}:cancel")]
+    if step == "schedule":
+        return [(texts.BTN_BC_NOW, f"{PREFIX}:now"), (texts.BTN_BC_LATER, f"{PREFIX}:later"),
+                (texts.BTN_CANCEL, f"{PREFIX}:cancel")]
+    if step == "preview":
+        reminds = [texts.BTN_BC_REMIND.format(state=state) for state in (
+            texts.BROADCAST_REMIND_OFF, *(texts.BROADCAST_REMIND_HOURS.format(hours=m // 60)
+                                          for m in REMIND_CYCLE if m))]
+        return [*((label, f"{PREFIX}:rc") for label in _toggle_labels(texts.BTN_BC_RECEIPT)),
+                *((label, f"{PREFIX}:ur") for label in _toggle_labels(texts.BTN_BC_URGENT)),
+                *((label, f"{PREFIX}:rm") for label in reminds),
+                (texts.BTN_BC_TEST, f"{PREFIX}:test"), (texts.BTN_CONFIRM, f"{PREFIX}:ok"),
+                (texts.BTN_CANCEL, f"{PREFIX}:cancel")]
+    return ()
 
 
 def _button(label: str, action: str, arg: str | int | None = None) -> InlineKeyboardButton:
@@ -125,8 +138,7 @@ async def broadcast_command(update: Update, context: BotContext, member: Member)
     await reply(update, texts.BROADCAST_ASK_TEXT)
 
 
-@require_staff
-async def draft_input(update: Update, context: BotContext, member: Member) -> None:
+async def draft_input(update: Update, context: BotContext, member: Member, waiting: Waiting) -> None:
     """Typed text or media for the staff member's broadcast draft."""
     message = update.effective_message
     draft = await drafts.get(context.session, member_id=member.id)
@@ -223,9 +235,13 @@ async def _preview(update: Update, context: BotContext, data: dict[str, Any]) ->
 @require_staff
 async def draft_button(update: Update, context: BotContext, member: Member) -> None:
     """Buttons of the /broadcast dialogue."""
-    query = update.callback_query
-    assert query is not None
-    parts = (query.data or "").split(":")
+    if update.callback_query is not None:
+        await press(update, context, member, update.callback_query.data or "")
+
+
+async def press(update: Update, context: BotContext, member: Member, callback: str) -> None:
+    """A button of the /broadcast dialogue, tapped or its label typed."""
+    parts = callback.split(":")
     action, arg = parts[1] if len(parts) > 1 else "", parts[2] if len(parts) > 2 else None
     draft = await drafts.get(context.session, member_id=member.id)
     if draft is None:
@@ -290,7 +306,10 @@ async def draft_button(update: Update, context: BotContext, member: Member) -> N
         await save("preview")
         await _preview(update, context, data)
     elif action == "test" and step == "preview":
-        await query.answer(texts.BROADCAST_TEST_SENT)
+        if update.callback_query is not None:
+            await update.callback_query.answer(texts.BROADCAST_TEST_SENT)
+        else:
+            await reply(update, texts.BROADCAST_TEST_SENT)
         await _send_test(context, member, data)
     elif action == "ok" and step == "preview":
         await _confirm(update, context, member, data)
@@ -351,8 +370,7 @@ async def _confirm(update: Update, context: BotContext, member: Member, data: di
     kick(context.application)
 
 
-@require_staff
-async def cancel_draft(update: Update, context: BotContext, member: Member) -> None:
+async def cancel_draft(update: Update, context: BotContext, member: Member, waiting: Waiting) -> None:
     """/cancel while composing a broadcast."""
     await drafts.discard(context.session, member_id=member.id)
     await reply(update, texts.BROADCAST_DRAFT_CANCELLED)
@@ -553,9 +571,8 @@ async def sender_tick(context: BotContext) -> None:
 
 def register(app: BotApplication) -> None:
     private = filters.ChatType.PRIVATE
-    app.add_handler(TypeHandler(Update, preload), group=PRELOAD_GROUP)
-    app.add_handler(MessageHandler(private & AwaitingDraftInput(), draft_input))
-    app.add_handler(CommandHandler("cancel", cancel_draft, filters=private & HasDraft()))
+    pending.add_flow(app, pending.Flow(BROADCAST, card=card, press=press, takes=takes, on_input=draft_input,
+                                       cancel=cancel_draft, staff=True))
     app.add_handler(CommandHandler("broadcast", broadcast_command, filters=private))
     app.add_handler(CallbackQueryHandler(ack_button, pattern=rf"^{re.escape(ACK_PREFIX)}\d+$"))
     app.add_handler(CallbackQueryHandler(status_button, pattern=rf"^{PREFIX}:st:"))

@@ -9,24 +9,17 @@ from typing import TypedDict
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
-from handlers import texts
+from handlers import pending, texts
 from handlers.context import BotApplication, BotContext, services_of
-from handlers.credits_common import (
-    AwaitingFilter,
-    awaiting_index,
-    cap_reason,
-    first_in_group,
-    local_today,
-    rules_of,
-    set_awaiting,
-)
-from handlers.guards import parse_id, reply, require_member
+from handlers.credits_common import cap_reason, local_today, rules_of
+from handlers.guards import answer_press, parse_id, reply, require_member, show
 from handlers.registry import CommandInfo, Feature
 from store.credits import checkins as checkins_repo
 from store.credits import reports
 from store.credits.parsing import Declined, ParsedCheckin, parse_checkin, parse_day, parse_minutes
 from store.credits.rules import CreditRules
 from store.models import CheckinDraft, Member
+from store.pending import CHECKIN, CHECKIN_CARD, CHECKIN_EDIT, Waiting
 
 PREFIX = "ck"
 _PROPOSAL_LIKE = re.compile(r"^\s*(?:建议|希望|反映|呼吁|提议)")
@@ -66,12 +59,25 @@ class CheckinTextFilter(filters.MessageFilter):
         return isinstance(result, ParsedCheckin) or result.checkin_like
 
 
+def _card_buttons(draft_id: int) -> list[tuple[str, str]]:
+    return [(texts.BTN_CONFIRM, f"{PREFIX}:ok:{draft_id}"), (texts.BTN_EDIT, f"{PREFIX}:edit:{draft_id}"),
+            (texts.BTN_CANCEL, f"{PREFIX}:no:{draft_id}")]
+
+
+def _field_buttons(draft_id: int, *, note: bool) -> list[list[tuple[str, str]]]:
+    fields = [("date", texts.BTN_EDIT_DATE)] if note else [
+        ("title", texts.BTN_EDIT_TITLE), ("minutes", texts.BTN_EDIT_MINUTES), ("date", texts.BTN_EDIT_DATE)]
+    return [[(label, f"{PREFIX}:f:{draft_id}:{name}") for name, label in fields],
+            [(texts.BTN_CANCEL, f"{PREFIX}:no:{draft_id}")]]
+
+
+def _markup(rows: list[list[tuple[str, str]]]) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup([[InlineKeyboardButton(label, callback_data=data) for label, data in row]
+                                 for row in rows])
+
+
 def _buttons(draft: CheckinDraft) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup([[
-        InlineKeyboardButton(texts.BTN_CONFIRM, callback_data=f"{PREFIX}:ok:{draft.id}"),
-        InlineKeyboardButton(texts.BTN_EDIT, callback_data=f"{PREFIX}:edit:{draft.id}"),
-        InlineKeyboardButton(texts.BTN_CANCEL, callback_data=f"{PREFIX}:no:{draft.id}"),
-    ]])
+    return _markup([_card_buttons(draft.id)])
 
 
 def _minutes_text(minutes: int | None) -> str:
@@ -123,8 +129,6 @@ async def _offer(update: Update, context: BotContext, member: Member, text: str,
         await reply(update, texts.CHECKIN_DECLINES["outside_window"].format(days=rules.backfill_days))
         return
     draft = await checkins_repo.start_draft(context.session, member_id=member.id, now=context.now(), parsed=result)
-    if update.effective_user is not None:
-        set_awaiting(context, update.effective_user.id, None)
     await context.commit()
     if update.effective_message is not None:
         await update.effective_message.reply_text(_preview(draft, rules, today), reply_markup=_buttons(draft))
@@ -139,8 +143,6 @@ async def checkin_command(update: Update, context: BotContext, member: Member) -
     rules = rules_of(context)
     await checkins_repo.start_draft(context.session, member_id=member.id, now=context.now())
     await context.commit()
-    if update.effective_user:
-        set_awaiting(context, update.effective_user.id, "checkin")
     note = rules.first_of("note")
     await reply(update, texts.CHECKIN_PROMPT.format(
         days=rules.backfill_days, chars=note[1].min_chars if note else 200))
@@ -154,24 +156,18 @@ async def checkin_text(update: Update, context: BotContext, member: Member) -> N
         await _offer(update, context, member, message.text, prompted=False)
 
 
-@require_member
-async def awaited_text(update: Update, context: BotContext, member: Member) -> None:
+async def awaited_text(update: Update, context: BotContext, member: Member, waiting: Waiting) -> None:
     """The member's answer to our question: the check-in text, or a corrected field."""
     message = update.effective_message
-    user = update.effective_user
-    if message is None or user is None:
+    if message is None:
         return
     text = (message.text or "").strip()
-    draft = await checkins_repo.awaiting_draft(context.session, member_id=member.id)
-    if draft is None:
-        set_awaiting(context, user.id, None)
+    draft = await checkins_repo.get_draft(context.session, draft_id=waiting.ref_id, member_id=member.id)
+    if draft is None or draft.awaiting not in checkins_repo.DRAFT_FIELDS:
         await reply(update, texts.STALE_BUTTON)
         return
-    if text in (texts.BTN_CANCEL, "/cancel") or text.startswith("/cancel"):
-        await checkins_repo.discard_draft(context.session, draft=draft)
-        await context.commit()
-        set_awaiting(context, user.id, None)
-        await reply(update, texts.CHECKIN_CANCELLED)
+    if pending.normalise(text) == pending.normalise(texts.BTN_CANCEL):
+        await _discard(update, context, draft)
         return
     if draft.awaiting == "text":
         await _offer(update, context, member, text, prompted=True)
@@ -188,20 +184,32 @@ async def awaited_text(update: Update, context: BotContext, member: Member) -> N
         ok = minutes is not None and limits["min_minutes"] <= minutes <= limits["max_minutes"]
         if ok:
             draft.minutes = minutes
-    elif field == "date":
+    else:
         day = parse_day(text, today=today)
         ok = day is not None and checkins_repo.backfill_allowed(day, today=today, rules=rules)
         if ok:
             draft.study_date = day
-    else:
-        ok = False
     if not ok:
         await reply(update, texts.CHECKIN_BAD_FIELD.get(field, texts.CHECKIN_EXAMPLE))
         return
-    draft.awaiting = None
+    await checkins_repo.set_awaiting(context.session, draft=draft, awaiting=None, now=context.now())
     await context.commit()
-    set_awaiting(context, user.id, None)
     await message.reply_text(_preview(draft, rules, today), reply_markup=_buttons(draft))
+
+
+async def _discard(update: Update, context: BotContext, draft: CheckinDraft) -> None:
+    await checkins_repo.discard_draft(context.session, draft=draft)
+    await context.commit()
+    await show(update, texts.CHECKIN_CANCELLED)
+
+
+async def cancel_draft(update: Update, context: BotContext, member: Member, waiting: Waiting) -> None:
+    """/cancel while a check-in draft waits: drop it."""
+    draft = await checkins_repo.get_draft(context.session, draft_id=waiting.ref_id, member_id=member.id)
+    if draft is None:
+        await reply(update, texts.STALE_BUTTON)
+        return
+    await _discard(update, context, draft)
 
 
 def _parse_data(data: str | None) -> tuple[str, int, str | None] | None:
@@ -215,56 +223,50 @@ def _parse_data(data: str | None) -> tuple[str, int, str | None] | None:
 @require_member
 async def checkin_button(update: Update, context: BotContext, member: Member) -> None:
     """确认 / 修改 / 取消 and the field choice on a check-in preview."""
-    query = update.callback_query
-    if query is None:
-        return
-    parsed = _parse_data(query.data)
+    if update.callback_query is not None:
+        await press(update, context, member, update.callback_query.data or "")
+
+
+async def press(update: Update, context: BotContext, member: Member, data: str) -> None:
+    """A button of a check-in card, tapped or its label typed."""
+    parsed = _parse_data(data)
     draft = (
         await checkins_repo.get_draft(context.session, draft_id=parsed[1], member_id=member.id) if parsed else None
     )
     if parsed is None or draft is None or draft.awaiting == "text":
-        await query.answer(texts.STALE_BUTTON, show_alert=True)
+        await reply(update, texts.STALE_BUTTON)
         return
     action, _, arg = parsed
-    if action not in ("ok", "no", "edit") and not (action == "f" and arg in texts.CHECKIN_ASK_FIELD):
-        await query.answer(texts.STALE_BUTTON, show_alert=True)  # before answering it a second time below
+    fields = ("date",) if draft.kind == "note" else tuple(texts.CHECKIN_ASK_FIELD)
+    if action not in ("ok", "no", "edit") and not (action == "f" and arg in fields):
+        await reply(update, texts.STALE_BUTTON)  # before answering it a second time below
         return
     rules, today = rules_of(context), local_today(context)
-    await query.answer()  # a redelivered press was answered already: CppccBot absorbs the refusal
+    await answer_press(update)  # a redelivered press was answered already: CppccBot absorbs the refusal
     if action == "ok":
         await _confirm(update, context, member, draft, rules, today)
     elif action == "no":
-        await checkins_repo.discard_draft(context.session, draft=draft)
-        await context.commit()
-        set_awaiting(context, member.telegram_id or 0, None)
-        await query.edit_message_text(texts.CHECKIN_CANCELLED)
+        await _discard(update, context, draft)
     elif action == "edit":
-        fields = [("title", texts.BTN_EDIT_TITLE), ("minutes", texts.BTN_EDIT_MINUTES), ("date", texts.BTN_EDIT_DATE)]
-        if draft.kind == "note":
-            fields = [("date", texts.BTN_EDIT_DATE)]
-        keyboard = [[InlineKeyboardButton(label, callback_data=f"{PREFIX}:f:{draft.id}:{name}")
-                     for name, label in fields]]
-        keyboard.append([InlineKeyboardButton(texts.BTN_CANCEL, callback_data=f"{PREFIX}:no:{draft.id}")])
-        await query.edit_message_text(texts.CHECKIN_EDIT_WHICH, reply_markup=InlineKeyboardMarkup(keyboard))
-    elif action == "f" and arg in texts.CHECKIN_ASK_FIELD:
-        draft.awaiting = arg
+        await checkins_repo.set_awaiting(context.session, draft=draft, awaiting=CHECKIN_EDIT, now=context.now())
         await context.commit()
-        set_awaiting(context, member.telegram_id or 0, "checkin")
-        await query.edit_message_text(texts.CHECKIN_ASK_FIELD[arg])
+        await show(update, texts.CHECKIN_EDIT_WHICH, _markup(_field_buttons(draft.id, note=draft.kind == "note")))
+    elif action == "f" and arg is not None:
+        await checkins_repo.set_awaiting(context.session, draft=draft, awaiting=arg, now=context.now())
+        await context.commit()
+        await show(update, texts.CHECKIN_ASK_FIELD[arg])
 
 
 async def _confirm(
     update: Update, context: BotContext, member: Member, draft: CheckinDraft, rules: CreditRules, today: date
 ) -> None:
-    query = update.callback_query
-    assert query is not None
     title, minutes = draft.title or texts.CHECKIN_NO_TITLE, _minutes_text(draft.minutes)
     try:
         recorded = await checkins_repo.confirm_draft(
             context.session, draft=draft, rules=rules, now=context.now(), today=today
         )
     except checkins_repo.CheckinError as exc:
-        await query.edit_message_text(_decline_text(exc.code, draft.minutes, rules))
+        await show(update, _decline_text(exc.code, draft.minutes, rules))
         return
     total = await reports.year_total(context.session, member_id=member.id, year=today.year)
     await context.commit()
@@ -279,28 +281,32 @@ async def _confirm(
     else:
         text = texts.CHECKIN_RECORDED.format(title=title, minutes=minutes, points=points)
     text += "\n" + texts.CHECKIN_YEAR_TOTAL.format(total=total, target=rules.annual_target)
-    await query.edit_message_text(text)
+    await show(update, text)
 
 
-async def warm_awaiting(context: BotContext) -> None:
-    """At start-up: rebuild the index of users who owe a typed answer from the database."""
-    async with context.services.db.session() as session:
-        found = await checkins_repo.awaiting_telegram_ids(session)
-    awaiting_index(context.application).update(found)
+async def card(context: BotContext, member: Member, waiting: Waiting) -> pending.Buttons:
+    """The buttons in front of the member: the preview's, or the field choice's (修改)."""
+    if waiting.step == CHECKIN_CARD:
+        return _card_buttons(waiting.ref_id)
+    if waiting.step == CHECKIN_EDIT:  # a note offers only its date; pressing another field is refused
+        return pending.buttons_of(*_field_buttons(waiting.ref_id, note=False))
+    return ()
+
+
+def takes(waiting: Waiting, message: Message) -> bool:
+    """Typed text while the draft asks for the check-in or a field."""
+    return message.text is not None and not message.text.startswith("/") \
+        and waiting.step in checkins_repo.DRAFT_FIELDS
 
 
 def register(app: BotApplication) -> None:
     private = filters.ChatType.PRIVATE
-    index = awaiting_index(app)
     text_filter = CheckinTextFilter(services_of(app).config(CreditRules))
-    answer = filters.TEXT & (~filters.COMMAND | filters.Regex(r"^/cancel\b"))
-    # An answer to the question we just asked goes to that question, ahead of every other text handler.
-    first_in_group(app, MessageHandler(private & answer & AwaitingFilter(index, "checkin"), awaited_text))
+    pending.add_flow(app, pending.Flow(CHECKIN, card=card, press=press, takes=takes, on_input=awaited_text,
+                                       cancel=cancel_draft))
     app.add_handler(CommandHandler("checkin", checkin_command, filters=private))
     app.add_handler(MessageHandler(private & filters.TEXT & ~filters.COMMAND & text_filter, checkin_text))
     app.add_handler(CallbackQueryHandler(checkin_button, pattern=rf"^{PREFIX}:"))
-    if app.job_queue is not None:
-        app.job_queue.run_once(warm_awaiting, 0, name="credits-warm-awaiting")
 
 
 FEATURE = Feature(name="checkin", register=register, commands=(CommandInfo("checkin"),))

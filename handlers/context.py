@@ -222,14 +222,15 @@ class BotContext(CallbackContext[ExtBot[int], dict[Any, Any], dict[Any, Any], di
         return uow.member
 
     async def pending_input(self, update: Update) -> Pending:
-        """Drafts waiting for the sender's next message; loads the member in the same query."""
+        """What waits for the sender's next message (every flow, newest first); loads the member in the same query."""
         uow = self.uow
         if uow.pending is None:
             user = update.effective_user
             if user is None:
                 uow.pending = NOTHING_PENDING
             else:
-                found, uow.pending = await pending_repo.member_with_pending(uow.session, telegram_id=user.id)
+                found, uow.pending = await pending_repo.member_with_pending(
+                    uow.session, telegram_id=user.id, now=self.services.clock())
                 if not uow.member_loaded:
                     self._settle_member(uow, found)
         return uow.pending

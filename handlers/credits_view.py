@@ -5,21 +5,14 @@ from __future__ import annotations
 import logging
 from datetime import datetime, time
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.error import Forbidden, TelegramError
-from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
+from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 
-from handlers import texts
+from handlers import pending, texts
 from handlers.charts import bar_chart
 from handlers.context import BotApplication, BotContext, services_of
-from handlers.credits_common import (
-    AwaitingFilter,
-    awaiting_index,
-    first_in_group,
-    local_today,
-    rules_of,
-    set_awaiting,
-)
+from handlers.credits_common import local_today, rules_of
 from handlers.guards import parse_id, reply, require_member, require_staff
 from handlers.maintenance import claim_job_run
 from handlers.registry import CommandInfo, Feature
@@ -28,6 +21,7 @@ from store import preferences
 from store.credits import ledger, reports
 from store.credits.rules import CreditRules
 from store.models import CreditEntry, Member
+from store.pending import DISPUTE, Waiting
 
 log = logging.getLogger(__name__)
 PREFIX = "cr"
@@ -130,14 +124,16 @@ async def credits_button(update: Update, context: BotContext, member: Member) ->
             await query.answer(texts.STALE_BUTTON, show_alert=True)
             return
         try:
-            await ledger.open_dispute(context.session, entry=entry, member_id=member.id, now=context.now())
+            dispute = await ledger.open_dispute(context.session, entry=entry, member_id=member.id, now=context.now())
         except ledger.DisputeError as exc:
             await query.answer(texts.DISPUTE_REFUSED.get(exc.code, texts.STALE_BUTTON), show_alert=True)
             return
         await context.commit()
-        set_awaiting(context, member.telegram_id or 0, "dispute")
         await query.answer()
-        await reply_text(update, texts.DISPUTE_ASK_REASON)
+        buttons = [InlineKeyboardButton(label, callback_data=data) for label, data in _reason_buttons(dispute.id)]
+        await reply_text(update, texts.DISPUTE_ASK_REASON, InlineKeyboardMarkup([buttons]))
+    elif action == "dx" and len(parts) == 3:
+        await press_dispute(update, context, member, query.data or "")
     else:
         await query.answer(texts.STALE_BUTTON, show_alert=True)
 
@@ -149,23 +145,53 @@ async def reply_text(update: Update, text: str, markup: InlineKeyboardMarkup | N
         await message.get_bot().send_message(chat.id, text, reply_markup=markup)
 
 
-@require_member
-async def dispute_reason(update: Update, context: BotContext, member: Member) -> None:
+def _reason_buttons(dispute_id: int) -> list[tuple[str, str]]:
+    return [(texts.BTN_CANCEL, f"{PREFIX}:dx:{dispute_id}")]
+
+
+async def _drop_dispute(update: Update, context: BotContext, member: Member, dispute_id: int | None) -> None:
+    dispute = await ledger.drafting_dispute(context.session, member_id=member.id)
+    if dispute is None or dispute.id != dispute_id:
+        await reply(update, texts.STALE_BUTTON)
+        return
+    await context.session.delete(dispute)
+    await context.commit()
+    if update.callback_query is not None:
+        await update.callback_query.answer()
+        await reply_text(update, texts.CANCELLED)
+    else:
+        await reply(update, texts.CANCELLED)
+
+
+async def press_dispute(update: Update, context: BotContext, member: Member, data: str) -> None:
+    """取消 under the question for a dispute's reason (tapped or typed): drop the dispute."""
+    parts = data.split(":")
+    await _drop_dispute(update, context, member, parse_id(parts[2]) if len(parts) == 3 else None)
+
+
+async def cancel_dispute(update: Update, context: BotContext, member: Member, waiting: Waiting) -> None:
+    """/cancel while the reason of a dispute is asked for."""
+    await _drop_dispute(update, context, member, waiting.ref_id)
+
+
+async def dispute_card(context: BotContext, member: Member, waiting: Waiting) -> pending.Buttons:
+    return _reason_buttons(waiting.ref_id)
+
+
+def takes_reason(waiting: Waiting, message: Message) -> bool:
+    return message.text is not None and not message.text.startswith("/")
+
+
+async def dispute_reason(update: Update, context: BotContext, member: Member, waiting: Waiting) -> None:
     """The reason for a dispute: submit it and tell the staff chat."""
     message = update.effective_message
     if message is None:
         return
-    set_awaiting(context, member.telegram_id or 0, None)
     dispute = await ledger.drafting_dispute(context.session, member_id=member.id)
     if dispute is None:
         await reply(update, texts.STALE_BUTTON)
         return
     text = (message.text or "").strip()
-    if text in (texts.BTN_CANCEL, "取消") or text.startswith("/cancel"):
-        await context.session.delete(dispute)
-        await context.commit()
-        await reply(update, texts.CANCELLED)
-        return
     try:
         await ledger.submit_dispute(context.session, dispute=dispute, reason=text)
     except ledger.DisputeError as exc:
@@ -309,9 +335,8 @@ async def reminder_job(context: BotContext) -> None:
 
 def register(app: BotApplication) -> None:
     private = filters.ChatType.PRIVATE
-    answer = filters.TEXT & (~filters.COMMAND | filters.Regex(r"^/cancel\b"))
-    first_in_group(app, MessageHandler(private & answer & AwaitingFilter(awaiting_index(app), "dispute"),
-                                       dispute_reason))
+    pending.add_flow(app, pending.Flow(DISPUTE, card=dispute_card, press=press_dispute, takes=takes_reason,
+                                       on_input=dispute_reason, cancel=cancel_dispute))
     app.add_handler(CommandHandler("credits", credits_command, filters=private))
     app.add_handler(CommandHandler("stats", stats_command, filters=private))
     app.add_handler(CallbackQueryHandler(credits_button, pattern=rf"^{PREFIX}:"))

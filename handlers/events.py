@@ -16,21 +16,22 @@ from telegram import InputMediaPhoto, KeyboardButton, Message, ReplyKeyboardMark
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import CommandHandler, MessageHandler, filters
 
-from handlers import texts
+from handlers import pending, start, texts
 from handlers.context import BotApplication, BotContext, Services, services_of
-from handlers.credits_common import cap_reason, first_in_group, fmt_time, local_now, rules_of
-from handlers.guards import reply, require_member, require_staff
+from handlers.credits_common import cap_reason, fmt_time, local_now, rules_of
+from handlers.guards import parse_id, reply, require_member, require_staff
 from handlers.registry import CommandInfo, Feature
 from store import members as members_repo
 from store import secrets as secrets_repo
 from store.credits import events as events_repo
 from store.credits.rules import CreditRules
 from store.models import CreditEvent, Member
+from store.pending import LOCATION, Waiting
 from store.timeparse import parse_when
 
 log = logging.getLogger(__name__)
 
-LOCATION_PENDING_KEY = "credits_location_pending"
+PREFIX = "ev"
 
 
 @dataclass
@@ -54,21 +55,6 @@ class EventCodeFilter(filters.MessageFilter):
 
     def filter(self, message: Message) -> bool:
         return events_repo.normalise_code(message.text or "") is not None
-
-
-class LocationPendingFilter(filters.MessageFilter):
-    """A location from a member who was just asked for one after an event check-in."""
-
-    def __init__(self, pending: set[int]) -> None:
-        super().__init__(name="LocationPendingFilter")
-        self.pending = pending
-
-    def filter(self, message: Message) -> bool:
-        return message.from_user is not None and message.from_user.id in self.pending
-
-
-def _pending(app: BotApplication) -> set[int]:
-    return app.bot_data.setdefault(LOCATION_PENDING_KEY, set())
 
 
 def _type_names(rules: CreditRules) -> str:
@@ -276,12 +262,10 @@ def ensure_qr_job(app: BotApplication) -> None:
 
 
 async def warm_events(context: BotContext) -> None:
-    """At start-up: resume renewing QR pages, and route locations of check-ins that wait for one."""
+    """At start-up: resume renewing QR pages."""
     app, services = context.application, context.services
     async with services.db.session() as session:
         pages = await events_repo.qr_pages(session)
-        waiting = await events_repo.members_awaiting_location(session, now=services.clock())
-    _pending(app).update(waiting)
     if pages:
         ensure_qr_job(app)
 
@@ -439,15 +423,60 @@ def _checked_in_text(result: events_repo.EventCheckin, event: CreditEvent) -> st
             else texts.EVENT_CHECKED_IN.format(title=event.title, points=points))
 
 
+def _location_keyboard() -> ReplyKeyboardMarkup:
+    """发送位置 shares the location; 不用了 (a text button: tapping it sends its label) stops asking."""
+    return ReplyKeyboardMarkup([[KeyboardButton(texts.BTN_SEND_LOCATION, request_location=True),
+                                 KeyboardButton(texts.BTN_LOCATION_SKIP)]],
+                               one_time_keyboard=True, resize_keyboard=True)
+
+
 async def _ask_location(update: Update, context: BotContext, text: str) -> None:
+    """Ask for a location; the wait is in the database (the attempt or the check-in), see ``store.pending``."""
     message = update.effective_message
-    if message is None or update.effective_user is None:
+    if message is None:
         await reply(update, text)
         return
-    _pending(context.application).add(update.effective_user.id)
-    keyboard = ReplyKeyboardMarkup([[KeyboardButton(texts.BTN_SEND_LOCATION, request_location=True)]],
-                                   one_time_keyboard=True, resize_keyboard=True)
-    await message.reply_text(text, reply_markup=keyboard)
+    await message.reply_text(text, reply_markup=_location_keyboard())
+
+
+def _location_buttons(event_id: int) -> list[tuple[str, str]]:
+    return [(texts.BTN_SEND_LOCATION, f"{PREFIX}:loc:{event_id}"),
+            (texts.BTN_LOCATION_SKIP, f"{PREFIX}:skip:{event_id}")]
+
+
+async def location_card(context: BotContext, member: Member, waiting: Waiting) -> pending.Buttons:
+    return _location_buttons(waiting.ref_id)
+
+
+async def press_location(update: Update, context: BotContext, member: Member, data: str) -> None:
+    """A label of the location keyboard typed (or its text button tapped): 不用了 stops asking; 发送位置 typed
+    cannot carry a location, so the keyboard is shown again."""
+    parts = data.split(":")
+    event_id = parse_id(parts[2]) if len(parts) == 3 and parts[0] == PREFIX else None
+    message = update.effective_message
+    if event_id is None or message is None:
+        await reply(update, texts.STALE_BUTTON)
+        return
+    if parts[1] == "loc":
+        await message.reply_text(texts.EVENT_LOCATION_USE_BUTTON, reply_markup=_location_keyboard())
+        return
+    await _decline(update, context, member, event_id)
+
+
+async def _decline(update: Update, context: BotContext, member: Member, event_id: int) -> None:
+    await events_repo.decline_location(context.session, member_id=member.id, event_id=event_id, now=context.now())
+    await context.commit()
+    if update.effective_message is not None:
+        await update.effective_message.reply_text(texts.EVENT_LOCATION_SKIPPED, reply_markup=ReplyKeyboardRemove())
+
+
+async def cancel_location(update: Update, context: BotContext, member: Member, waiting: Waiting) -> None:
+    """/cancel while a location is asked for: stop asking."""
+    await _decline(update, context, member, waiting.ref_id)
+
+
+def takes_location(waiting: Waiting, message: Message) -> bool:
+    return message.location is not None
 
 
 @require_member
@@ -464,14 +493,11 @@ async def start_event(update: Update, context: BotContext, member: Member) -> No
     await _check_in(update, context, member, (context.args or [""])[0], scanned=True)
 
 
-@require_member
-async def location(update: Update, context: BotContext, member: Member) -> None:
+async def location(update: Update, context: BotContext, member: Member, waiting: Waiting) -> None:
     """A shared location after an event check-in: completes one that requires it, else records the distance."""
     message = update.effective_message
-    user = update.effective_user
-    if message is None or message.location is None or user is None:
+    if message is None or message.location is None:
         return
-    _pending(context.application).discard(user.id)
     lat, lon, now = message.location.latitude, message.location.longitude, context.now()
     required = await events_repo.check_in_with_location(
         context.session, rules=rules_of(context), member_id=member.id, latitude=lat, longitude=lon, now=now,
@@ -514,12 +540,9 @@ async def _answer_required_location(
         return
     Outcome = events_repo.CheckinOutcome
     distance = round(result.distance_m or 0)
-    if result.outcome is Outcome.FAR:
-        _pending(context.application).add(user.id)  # they may try again from the venue
-        keyboard = ReplyKeyboardMarkup([[KeyboardButton(texts.BTN_SEND_LOCATION, request_location=True)]],
-                                       one_time_keyboard=True, resize_keyboard=True)
+    if result.outcome is Outcome.FAR:  # they may try again from the venue: the check-in still waits
         await message.reply_text(texts.EVENT_LOCATION_REQUIRED_FAR.format(distance=distance, radius=event.radius_m),
-                                 reply_markup=keyboard)
+                                 reply_markup=_location_keyboard())
         return
     if result.outcome is Outcome.RECORDED:
         text = _checked_in_text(result, event) + "\n" + texts.EVENT_LOCATION_OK.format(distance=distance)
@@ -533,11 +556,12 @@ async def _answer_required_location(
 
 def register(app: BotApplication) -> None:
     private = filters.ChatType.PRIVATE
-    # Deep links (/start EVT-XXXX) must win over /start's invite-code handler, whatever the feature order.
-    first_in_group(app, CommandHandler("start", start_event, filters=private & filters.Regex(r"^/start\S*\s+EVT")))
+    # Deep links (/start EVT-XXXX) are /start's to dispatch, ahead of its invite codes, whatever the order.
+    start.add_payload(app, "EVT", start_event)
+    pending.add_flow(app, pending.Flow(LOCATION, card=location_card, press=press_location, takes=takes_location,
+                                       on_input=location, cancel=cancel_location))
     app.add_handler(CommandHandler("event", event_command, filters=private))
     app.add_handler(MessageHandler(private & filters.TEXT & ~filters.COMMAND & EventCodeFilter(), code_text))
-    app.add_handler(MessageHandler(private & filters.LOCATION & LocationPendingFilter(_pending(app)), location))
     if app.job_queue is not None:
         app.job_queue.run_once(warm_events, 0, name="events-warm")
 

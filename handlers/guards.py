@@ -6,7 +6,7 @@ import functools
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from telegram import Update
+from telegram import InlineKeyboardMarkup, Update
 from telegram.constants import ChatType
 
 from handlers import texts
@@ -25,6 +25,21 @@ async def reply(update: Update, text: str) -> None:
         return
     if update.effective_message is not None:
         await update.effective_message.reply_text(text)
+
+
+async def answer_press(update: Update) -> None:
+    """Answer the button press (a typed label of the button has no press to answer)."""
+    if update.callback_query is not None:
+        await update.callback_query.answer()
+
+
+async def show(update: Update, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
+    """Replace the card whose button was pressed; a typed label of the button gets the new card as a reply."""
+    query = update.callback_query
+    if query is not None and query.message is not None:
+        await query.edit_message_text(text, reply_markup=markup)
+    elif update.effective_message is not None:
+        await update.effective_message.reply_text(text, reply_markup=markup)
 
 
 def is_private(update: Update) -> bool:

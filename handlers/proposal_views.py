@@ -72,47 +72,87 @@ def card_text(data: dict[str, Any]) -> str:
     )
 
 
-def card_keyboard(draft_id: int) -> InlineKeyboardMarkup:
-    return keyboard([[
+Buttons = list[list[tuple[str, str]]]  # rows of (label, callback data)
+
+
+def card_buttons(draft_id: int) -> Buttons:
+    return [[
         (texts.BTN_CONFIRM, callback("ok", draft_id)),
         (texts.BTN_EDIT, callback("ed", draft_id)),
         (texts.BTN_CANCEL, callback("no", draft_id)),
-    ]])
+    ]]
+
+
+def offer_buttons(draft_id: int) -> Buttons:
+    return [[
+        (texts.BTN_PROPOSAL_RECORD, callback("go", draft_id)),
+        (texts.BTN_PROPOSAL_NOT_NOW, callback("no", draft_id)),
+    ]]
+
+
+def category_buttons(draft_id: int, categories: Sequence[str]) -> Buttons:
+    buttons = [(name, callback("cat", draft_id, i)) for i, name in enumerate(categories)]
+    return [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
+
+
+def field_buttons(draft_id: int) -> Buttons:
+    fields = [(label, callback("f", draft_id, name)) for name, label in texts.PROPOSAL_FIELD_LABELS.items()]
+    return [fields[:3], fields[3:], [(texts.BTN_PROPOSAL_BACK, callback("skip", draft_id))]]
+
+
+def place_buttons(draft_id: int) -> Buttons:
+    return [[(texts.BTN_PROPOSAL_SKIP, callback("skip", draft_id))]]
+
+
+def photos_buttons(draft_id: int) -> Buttons:
+    return [[
+        (texts.BTN_PROPOSAL_DONE, callback("skip", draft_id)),
+        (texts.BTN_PROPOSAL_CLEAR_PHOTOS, callback("clr", draft_id)),
+    ]]
+
+
+def reminder_buttons(draft_id: int) -> Buttons:
+    return [[
+        (texts.BTN_PROPOSAL_CONTINUE, callback("card", draft_id)),
+        (texts.BTN_PROPOSAL_DISCARD, callback("no", draft_id)),
+    ]]
+
+
+def similar_buttons(draft_id: int, proposal_ids: Sequence[int]) -> Buttons:
+    supports = [(texts.BTN_PROPOSAL_SUPPORT.format(n=n), callback("sup", draft_id, pid))
+                for n, pid in enumerate(proposal_ids, start=1)]
+    return [supports, [
+        (texts.BTN_PROPOSAL_SUBMIT_ANYWAY, callback("sub", draft_id)),
+        (texts.BTN_CANCEL, callback("no", draft_id)),
+    ]]
+
+
+def card_keyboard(draft_id: int) -> InlineKeyboardMarkup:
+    return keyboard(card_buttons(draft_id))
 
 
 def offer_keyboard(draft_id: int) -> InlineKeyboardMarkup:
-    return keyboard([[
-        (texts.BTN_PROPOSAL_RECORD, callback("go", draft_id)),
-        (texts.BTN_PROPOSAL_NOT_NOW, callback("no", draft_id)),
-    ]])
+    return keyboard(offer_buttons(draft_id))
 
 
 def category_keyboard(draft_id: int, categories: Sequence[str]) -> InlineKeyboardMarkup:
-    buttons = [(name, callback("cat", draft_id, i)) for i, name in enumerate(categories)]
-    return keyboard([buttons[i : i + 2] for i in range(0, len(buttons), 2)])
+    return keyboard(category_buttons(draft_id, categories))
 
 
 def field_keyboard(draft_id: int) -> InlineKeyboardMarkup:
-    fields = [(label, callback("f", draft_id, name)) for name, label in texts.PROPOSAL_FIELD_LABELS.items()]
-    return keyboard([fields[:3], fields[3:], [(texts.BTN_PROPOSAL_BACK, callback("skip", draft_id))]])
+    return keyboard(field_buttons(draft_id))
 
 
 def place_keyboard(draft_id: int) -> InlineKeyboardMarkup:
-    return keyboard([[(texts.BTN_PROPOSAL_SKIP, callback("skip", draft_id))]])
+    return keyboard(place_buttons(draft_id))
 
 
 def photos_keyboard(draft_id: int) -> InlineKeyboardMarkup:
-    return keyboard([[
-        (texts.BTN_PROPOSAL_DONE, callback("skip", draft_id)),
-        (texts.BTN_PROPOSAL_CLEAR_PHOTOS, callback("clr", draft_id)),
-    ]])
+    return keyboard(photos_buttons(draft_id))
 
 
 def reminder_keyboard(draft_id: int) -> InlineKeyboardMarkup:
-    return keyboard([[
-        (texts.BTN_PROPOSAL_CONTINUE, callback("card", draft_id)),
-        (texts.BTN_PROPOSAL_DISCARD, callback("no", draft_id)),
-    ]])
+    return keyboard(reminder_buttons(draft_id))
 
 
 def similar_text(items: Sequence[Proposal]) -> str:
@@ -124,12 +164,7 @@ def similar_text(items: Sequence[Proposal]) -> str:
 
 
 def similar_keyboard(draft_id: int, items: Sequence[Proposal]) -> InlineKeyboardMarkup:
-    supports = [(texts.BTN_PROPOSAL_SUPPORT.format(n=n), callback("sup", draft_id, p.id))
-                for n, p in enumerate(items, start=1)]
-    return keyboard([supports, [
-        (texts.BTN_PROPOSAL_SUBMIT_ANYWAY, callback("sub", draft_id)),
-        (texts.BTN_CANCEL, callback("no", draft_id)),
-    ]])
+    return keyboard(similar_buttons(draft_id, [p.id for p in items]))
 
 
 def photo_added_text(count: int) -> str:

@@ -13,16 +13,16 @@ from typing import Any
 
 from telegram import Message, Update
 from telegram.error import TelegramError
-from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, TypeHandler, filters
+from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
-from handlers import proposal_jobs, texts
+from handlers import pending, proposal_jobs, texts
 from handlers import proposal_views as views
 from handlers.context import BotApplication, BotContext, Services
 from handlers.fallback import media_kind
 from handlers.guards import reply, require_member
-from handlers.proposal_state import PRELOAD_GROUP, AwaitingInput, HasDraft, preload
 from handlers.registry import CommandInfo, Feature
 from store.models import Member, ProposalDraft
+from store.pending import PROPOSAL, Waiting
 from store.proposals import repository as repo
 from store.proposals.config import ProposalsConfig
 from store.proposals.lifecycle import Action, Actor, InvalidTransition, Rating
@@ -43,7 +43,10 @@ from store.proposals.text import (
 
 log = logging.getLogger(__name__)
 
-KIND = "proposal"
+KIND = PROPOSAL
+# Steps in which a draft takes typed text; photos and locations are taken at any step.
+TEXT_STEPS = frozenset({"content", "title", "place", "photos"})
+MEDIA_STEPS = TEXT_STEPS  # other media while we wait for input: a precise refusal
 MEMBER_ACTIONS = r"^wjy:(go|no|cat|ok|ed|f|skip|clr|sup|sub|card|v|wd|wdy|rt):"
 
 
@@ -187,8 +190,39 @@ async def _load_draft(update: Update, context: BotContext, member: Member, draft
     return draft
 
 
-@require_member
-async def on_draft_input(update: Update, context: BotContext, member: Member) -> None:
+def takes(waiting: Waiting, message: Message) -> bool:
+    """A message the member's draft waits for: text at a typed step, a photo or location at any step."""
+    if message.text is not None:
+        return not message.text.startswith("/") and waiting.step in TEXT_STEPS
+    if message.photo or message.location:
+        return True
+    return waiting.step in MEDIA_STEPS
+
+
+async def card(context: BotContext, member: Member, waiting: Waiting) -> pending.Buttons:
+    """The buttons of the card shown at the draft's step (the same data as the keyboards in proposal_views)."""
+    draft_id, step = waiting.ref_id, waiting.step
+    rows: list[list[tuple[str, str]]] = []
+    if step == "offered":
+        rows = views.offer_buttons(draft_id)
+    elif step == "category":
+        rows = views.category_buttons(draft_id, context.services.config(ProposalsConfig).categories)
+    elif step == "card":
+        rows = views.card_buttons(draft_id) + views.field_buttons(draft_id)
+    elif step == "place":
+        rows = views.place_buttons(draft_id)
+    elif step == "photos":
+        rows = views.photos_buttons(draft_id)
+    elif step == "similar":
+        draft = await repo.get_draft_by_id(context.session, draft_id=draft_id)
+        offered = (draft.data.get("similar") or []) if draft is not None else []
+        rows = views.similar_buttons(draft_id, [int(i) for i in offered])
+    if step != "offered":
+        rows += views.reminder_buttons(draft_id)
+    return pending.buttons_of(*rows)
+
+
+async def on_draft_input(update: Update, context: BotContext, member: Member, waiting: Waiting) -> None:
     """The next message for a draft waiting for input: content, title, place, photos or a location."""
     message = update.effective_message
     draft = await repo.get_draft(context.session, member_id=member.id, kind=KIND)
@@ -248,8 +282,7 @@ async def on_draft_input(update: Update, context: BotContext, member: Member) ->
         await send(update, texts.PROPOSAL_WAITING_PHOTO, views.photos_keyboard(draft.id))
 
 
-@require_member
-async def cancel_draft(update: Update, context: BotContext, member: Member) -> None:
+async def cancel_draft(update: Update, context: BotContext, member: Member, waiting: Waiting) -> None:
     """/cancel while a draft is open: delete it."""
     draft = await repo.get_draft(context.session, member_id=member.id, kind=KIND)
     if draft is not None:
@@ -264,7 +297,13 @@ async def cancel_draft(update: Update, context: BotContext, member: Member) -> N
 @require_member
 async def on_button(update: Update, context: BotContext, member: Member) -> None:
     """Every member button of this feature: validated, then dispatched by its action."""
-    cb = views.parse_callback(update.callback_query.data if update.callback_query else None)
+    if update.callback_query is not None:
+        await press(update, context, member, update.callback_query.data or "")
+
+
+async def press(update: Update, context: BotContext, member: Member, data: str) -> None:
+    """A member button of this feature, tapped or its label typed."""
+    cb = views.parse_callback(data)
     if cb is None:
         await reply(update, texts.STALE_BUTTON)
         return
@@ -485,9 +524,8 @@ async def _item_button(update: Update, context: BotContext, member: Member, cb: 
 
 def register(app: BotApplication) -> None:
     private = filters.ChatType.PRIVATE
-    app.add_handler(TypeHandler(Update, preload), group=PRELOAD_GROUP)
-    app.add_handler(MessageHandler(private & ~filters.COMMAND & AwaitingInput(KIND), on_draft_input))
-    app.add_handler(CommandHandler("cancel", cancel_draft, filters=private & HasDraft(KIND)))
+    pending.add_flow(app, pending.Flow(PROPOSAL, card=card, press=press, takes=takes, on_input=on_draft_input,
+                                       cancel=cancel_draft))
     app.add_handler(CommandHandler("propose", propose_command, filters=private))
     app.add_handler(CommandHandler("my", my_command, filters=private))
     app.add_handler(MessageHandler(private & filters.TEXT & ~filters.COMMAND & filters.Regex(PROPOSAL_PATTERN),

@@ -7,23 +7,23 @@ import re
 from datetime import date
 from typing import Any
 
-from telegram import Update
-from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
+from telegram import Message, Update
+from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 
+from handlers import pending, texts
 from handlers import proposal_views as views
-from handlers import texts
 from handlers.context import BotApplication, BotContext
 from handlers.guards import reply, require_staff
-from handlers.proposal_state import AwaitingInput, HasDraft
 from handlers.registry import CommandInfo, Feature
 from store.models import Member, Proposal
+from store.pending import REVIEW, Waiting
 from store.proposals import lifecycle
 from store.proposals import repository as repo
 from store.proposals.config import ProposalsConfig
 from store.proposals.lifecycle import Action, Actor, InvalidTransition
 from store.proposals.text import clean
 
-KIND = "review"
+KIND = REVIEW
 STAFF_ACTIONS = r"^wjy:(s|a|m|q):"
 ACTION_CODES: dict[str, Action] = {
     "acc": Action.ACCEPT, "rej": Action.REJECT, "asg": Action.ASSIGN, "ans": Action.ANSWER,
@@ -183,8 +183,12 @@ def parse_assignment(text: str, today: date) -> tuple[str, date | None] | None:
     return match.group("unit").strip()[:128], deadline
 
 
-@require_staff
-async def on_staff_input(update: Update, context: BotContext, staff: Member) -> None:
+def takes(waiting: Waiting, message: Message) -> bool:
+    """Typed text while a staff prompt waits for it (its steps are all typed)."""
+    return message.text is not None and not message.text.startswith("/") and waiting.step in TYPED.values()
+
+
+async def on_staff_input(update: Update, context: BotContext, staff: Member, waiting: Waiting) -> None:
     """The typed detail a staff prompt waits for: a reason, a unit (and deadline), or a reply."""
     message = update.effective_message
     draft = await repo.get_draft(context.session, member_id=staff.id, kind=KIND)
@@ -217,8 +221,7 @@ async def on_staff_input(update: Update, context: BotContext, staff: Member) -> 
         await context.commit()  # the prompt is gone either way; the item is unchanged
 
 
-@require_staff
-async def cancel_prompt(update: Update, context: BotContext, staff: Member) -> None:
+async def cancel_prompt(update: Update, context: BotContext, staff: Member, waiting: Waiting) -> None:
     """/cancel during a staff prompt."""
     draft = await repo.get_draft(context.session, member_id=staff.id, kind=KIND)
     if draft is not None:
@@ -227,10 +230,14 @@ async def cancel_prompt(update: Update, context: BotContext, staff: Member) -> N
     await reply(update, texts.PROPOSAL_REVIEW_CANCELLED)
 
 
+async def _no_press(update: Update, context: BotContext, staff: Member, data: str) -> None:
+    """Staff prompts carry no buttons (``pending.no_buttons``): nothing is ever pressed."""
+
+
 def register(app: BotApplication) -> None:
     private = filters.ChatType.PRIVATE
-    app.add_handler(MessageHandler(private & filters.TEXT & ~filters.COMMAND & AwaitingInput(KIND), on_staff_input))
-    app.add_handler(CommandHandler("cancel", cancel_prompt, filters=private & HasDraft(KIND)))
+    pending.add_flow(app, pending.Flow(REVIEW, card=pending.no_buttons, press=_no_press, takes=takes,
+                                       on_input=on_staff_input, cancel=cancel_prompt, staff=True))
     app.add_handler(CommandHandler("review", review_command, filters=private))
     app.add_handler(CallbackQueryHandler(on_staff_button, pattern=STAFF_ACTIONS))
 

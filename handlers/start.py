@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Coroutine
+from typing import Any
+
 from telegram import MessageEntity, Update
 from telegram.constants import ChatType
 from telegram.ext import ApplicationHandlerStop, CommandHandler, TypeHandler
@@ -14,6 +17,8 @@ from handlers.registry import CommandInfo, Feature, member_commands, staff_comma
 from store import members as members_repo
 
 MAX_TEXT = 4096  # Telegram's own limit for one message
+PAYLOADS_KEY = "start_payloads"
+Callback = Callable[[Update, BotContext], Coroutine[Any, Any, Any]]
 MAX_FAILED_CODES = members_repo.MAX_FAILED_BINDS_PER_ACCOUNT  # failed attempts are counted in the database
 
 
@@ -88,13 +93,24 @@ async def start(update: Update, context: BotContext) -> None:
         await reply(update, texts.PRIVATE_ONLY)
         return
     if context.args:
-        await _bind(update, context, context.args[0])
+        payloads: dict[str, Callback] = context.application.bot_data.get(PAYLOADS_KEY, {})
+        handler = next((cb for prefix, cb in payloads.items() if context.args[0].startswith(prefix)), None)
+        if handler is not None:
+            await handler(update, context)
+        else:
+            await _bind(update, context, context.args[0])
         return
     member = await context.member(update)
     if member is None:
         await reply(update, texts.UNBOUND)
     else:
         await reply(update, texts.WELCOME_BACK.format(name=member.name))
+
+
+def add_payload(app: BotApplication, prefix: str, callback: Callback) -> None:
+    """Deep links whose payload starts with ``prefix`` (e.g. ``EVT`` for event check-ins) go to ``callback``,
+    not to invite-code binding."""
+    app.bot_data.setdefault(PAYLOADS_KEY, {})[prefix] = callback
 
 
 def help_text(app: BotApplication, *, staff: bool) -> str:

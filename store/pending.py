@@ -1,19 +1,79 @@
-"""Who sent an update, and which drafts wait for their next message: one query per update.
+"""Who sent an update, and what waits for their next message: one query per update (issue #7, #12).
 
-Every private message needs the sender's member row (the gate) and whether a broadcast draft or
-a proposal draft / staff prompt waits for typed input (the early filters of those features).
-Reading them together saves two SELECTs per message (issue #7); the drafts stay in the database,
-so the answer is right after a restart and with several processes.
+Every multi-step flow keeps its state in the database, in its own table; this module is the one place
+that reads, for one member, everything that waits for their input, together with the member row:
+
+=============  ======================================  =================================================
+kind           where it lives                          step
+=============  ======================================  =================================================
+``broadcast``  ``broadcast_drafts`` (staff)            the draft's step (text, media, audience, …)
+``proposal``   ``proposal_drafts`` kind ``proposal``   the draft's step (offered, content, card, …)
+``review``     ``proposal_drafts`` kind ``review``     the staff prompt (reject, assign, answer)
+``checkin``    ``credit_checkin_drafts``               the field typed next, ``edit`` or ``card``
+``dispute``    ``credit_disputes`` status drafting     ``reason``
+``location``   ``credit_event_attempts`` /             ``required`` (the check-in waits for it) or
+               ``credit_event_checkins``               ``optional`` (asked after a check-in)
+=============  ======================================  =================================================
+
+Nothing of it is kept in memory, so a restarted process, or a second one sharing the database, continues
+every flow. The newest waiting item (``Pending.front``) is the card in front of the member: a typed label
+of one of its buttons means that button. Add a new kind here (one more ``SELECT`` in the ``UNION ALL``),
+never a query of its own per update.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import (
+    ColumnExpressionArgument,
+    Integer,
+    Label,
+    String,
+    and_,
+    bindparam,
+    exists,
+    func,
+    literal,
+    select,
+    true,
+    type_coerce,
+    union_all,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from store.models import BroadcastDraft, Member, ProposalDraft
+from store.credits.events import LOCATION_SHARE_WINDOW, LOCATION_WAIT, CheckinOutcome
+from store.models import (
+    BroadcastDraft,
+    CheckinDraft,
+    CreditDispute,
+    CreditEvent,
+    EventAttendance,
+    EventCheckinAttempt,
+    Member,
+    ProposalDraft,
+)
+from store.types import UTCDateTime
+
+BROADCAST, PROPOSAL, REVIEW, CHECKIN, DISPUTE, LOCATION = (
+    "broadcast", "proposal", "review", "checkin", "dispute", "location")
+# A check-in draft shown for confirmation (no field asked for), and one showing the field choice (修改).
+CHECKIN_CARD, CHECKIN_EDIT = "card", "edit"
+LOCATION_REQUIRED, LOCATION_OPTIONAL = "required", "optional"
+# Outcomes of the latest attempt after which the member is still asked for a location.
+_STILL_ASKED = (CheckinOutcome.NEED_LOCATION.value, CheckinOutcome.FAR.value)
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """One thing waiting for the member's input: a draft, a staff prompt, a dispute reason, a location."""
+
+    kind: str
+    ref_id: int  # the draft's id (the member's id for a broadcast draft), the dispute's, the event's
+    step: str
+    since: datetime  # when it was last shown to the member
 
 
 @dataclass(frozen=True)
@@ -27,41 +87,120 @@ class ProposalPending:
 
 @dataclass(frozen=True)
 class Pending:
-    """Drafts waiting for the sender's input (None: no such draft)."""
+    """Everything waiting for the sender's input, newest first (empty: nothing waits)."""
 
-    broadcast_step: str | None = None
-    proposal: ProposalPending | None = None
+    waiting: tuple[Waiting, ...] = ()
+
+    @property
+    def front(self) -> Waiting | None:
+        """The newest: the card or question in front of the member."""
+        return self.waiting[0] if self.waiting else None
+
+    def of(self, *kinds: str) -> Waiting | None:
+        """The newest waiting item of one of ``kinds``."""
+        return next((w for w in self.waiting if w.kind in kinds), None)
+
+    @property
+    def broadcast_step(self) -> str | None:
+        found = self.of(BROADCAST)
+        return found.step if found else None
+
+    @property
+    def proposal(self) -> ProposalPending | None:
+        found = self.of(PROPOSAL, REVIEW)
+        return ProposalPending(found.ref_id, found.kind, found.step) if found else None
 
 
 NOTHING_PENDING = Pending()
 
-_newest_proposal_draft = (
-    select(ProposalDraft.id)
-    .where(ProposalDraft.member_id == Member.id)
-    .order_by(ProposalDraft.updated_at.desc(), ProposalDraft.id.desc())
+# The sender's member id, computed once by the database inside each branch (an uncorrelated subquery):
+# every branch reads only that member's rows, through its member_id index.
+_member_id = (
+    select(Member.id).where(Member.telegram_id == bindparam("telegram_id")).limit(1).scalar_subquery()
+)
+
+
+def _row(kind: ColumnExpressionArgument[str] | str, ref: ColumnExpressionArgument[int | None],
+         step: ColumnExpressionArgument[str] | str, since: ColumnExpressionArgument[datetime]
+         ) -> tuple[Label[Any], ...]:
+    """The four columns every branch of the union gives, with the same names and types."""
+    kind_col = kind if not isinstance(kind, str) else literal(kind, String(16))
+    step_col = step if not isinstance(step, str) else literal(step, String(32))
+    return (  # type_coerce, not CAST: SQLite would read a CAST to a timestamp as a number
+        type_coerce(kind_col, String(16)).label("kind"),
+        type_coerce(ref, Integer).label("ref_id"),
+        type_coerce(step_col, String(32)).label("step"),
+        type_coerce(since, UTCDateTime()).label("since"),
+    )
+
+
+_broadcast = select(*_row(BROADCAST, BroadcastDraft.member_id, BroadcastDraft.step, BroadcastDraft.updated_at)
+                    ).where(BroadcastDraft.member_id == _member_id)
+_proposals = select(*_row(ProposalDraft.kind, ProposalDraft.id, ProposalDraft.step, ProposalDraft.updated_at)
+                    ).where(ProposalDraft.member_id == _member_id)
+_checkins = select(*_row(CHECKIN, CheckinDraft.id, func.coalesce(CheckinDraft.awaiting, CHECKIN_CARD),
+                         CheckinDraft.updated_at)).where(CheckinDraft.member_id == _member_id)
+_disputes = select(*_row(DISPUTE, CreditDispute.id, "reason", CreditDispute.created_at)).where(
+    CreditDispute.member_id == _member_id, CreditDispute.status == "drafting")
+# An event check-in that waits for a location: the member's latest attempt naming an event, if recent and
+# still asking (a location is required, or the last one was too far), and the check-in not yet recorded.
+_latest_attempt = (
+    select(EventCheckinAttempt.id)
+    .where(EventCheckinAttempt.member_id == _member_id, EventCheckinAttempt.event_id.is_not(None),
+           EventCheckinAttempt.at >= bindparam("required_since", type_=UTCDateTime()))
+    .order_by(EventCheckinAttempt.at.desc(), EventCheckinAttempt.id.desc())
     .limit(1)
-    .correlate(Member)
     .scalar_subquery()
 )
-_broadcast_step = (
-    select(BroadcastDraft.step).where(BroadcastDraft.member_id == Member.id).correlate(Member).scalar_subquery()
+_required = select(*_row(LOCATION, EventCheckinAttempt.event_id, LOCATION_REQUIRED, EventCheckinAttempt.at)).where(
+    EventCheckinAttempt.id == _latest_attempt,
+    EventCheckinAttempt.outcome.in_(_STILL_ASKED),
+    ~exists().where(EventAttendance.member_id == EventCheckinAttempt.member_id,
+                    EventAttendance.event_id == EventCheckinAttempt.event_id),
 )
+# A recent check-in at an event with a place, asked (optionally) for a location not yet shared or declined.
+_optional = (
+    select(*_row(LOCATION, EventAttendance.event_id, LOCATION_OPTIONAL, EventAttendance.at))
+    .join(CreditEvent, CreditEvent.id == EventAttendance.event_id)
+    .where(
+        EventAttendance.member_id == _member_id,
+        EventAttendance.method != "manual",
+        EventAttendance.latitude.is_(None),
+        EventAttendance.at >= bindparam("optional_since", type_=UTCDateTime()),
+        CreditEvent.latitude.is_not(None),
+        CreditEvent.require_location.is_(False),
+        ~exists().where(and_(
+            EventCheckinAttempt.member_id == EventAttendance.member_id,
+            EventCheckinAttempt.event_id == EventAttendance.event_id,
+            EventCheckinAttempt.outcome == CheckinOutcome.DECLINED.value,
+            EventCheckinAttempt.at >= EventAttendance.at,
+        )),
+    )
+)
+_waiting = union_all(_broadcast, _proposals, _checkins, _disputes, _required, _optional).subquery("waiting")
 # Built once: a statement's cache key is memoized on the object, and this one runs for every message.
 _MEMBER_WITH_PENDING = (
-    select(Member, _broadcast_step, ProposalDraft.id, ProposalDraft.kind, ProposalDraft.step)
-    .outerjoin(ProposalDraft, ProposalDraft.id == _newest_proposal_draft)
+    select(Member, _waiting.c.kind, _waiting.c.ref_id, _waiting.c.step, _waiting.c.since)
+    .outerjoin(_waiting, true())
     .where(Member.telegram_id == bindparam("telegram_id"))
 )
 
 
-async def member_with_pending(session: AsyncSession, *, telegram_id: int) -> tuple[Member | None, Pending]:
-    """The member bound to ``telegram_id`` (active or not, as ``members.get_by_telegram_id``) and the
-    drafts waiting for their input; ``(None, NOTHING_PENDING)`` for an unknown account."""
-    row = (await session.execute(_MEMBER_WITH_PENDING, {"telegram_id": telegram_id})).first()
-    if row is None:
+async def member_with_pending(
+    session: AsyncSession, *, telegram_id: int, now: datetime
+) -> tuple[Member | None, Pending]:
+    """The member bound to ``telegram_id`` (active or not, as ``members.get_by_telegram_id``) and what
+    waits for their input, newest first; ``(None, NOTHING_PENDING)`` for an unknown account."""
+    rows = (await session.execute(_MEMBER_WITH_PENDING, {
+        "telegram_id": telegram_id,
+        "required_since": now - LOCATION_WAIT,
+        "optional_since": now - LOCATION_SHARE_WINDOW,
+    })).all()
+    if not rows:
         return None, NOTHING_PENDING
-    member, broadcast_step, draft_id, kind, step = row
-    if broadcast_step is None and draft_id is None:
+    member = rows[0][0]
+    waiting = [Waiting(kind, int(ref_id), step, since) for _, kind, ref_id, step, since in rows if kind is not None]
+    if not waiting:
         return member, NOTHING_PENDING
-    proposal = ProposalPending(draft_id, kind, step) if draft_id is not None else None
-    return member, Pending(broadcast_step=broadcast_step, proposal=proposal)
+    waiting.sort(key=lambda w: (w.since, w.ref_id), reverse=True)
+    return member, Pending(tuple(waiting))

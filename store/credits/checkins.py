@@ -11,9 +11,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from store.credits.awards import AwardResult, award
 from store.credits.parsing import ParsedCheckin
 from store.credits.rules import CreditRules
-from store.models import CheckinDraft, CreditDispute, Member, StudyCheckin
+from store.models import CheckinDraft, StudyCheckin
 
-DRAFT_FIELDS = ("text", "title", "minutes", "date")
+DRAFT_FIELDS = ("text", "title", "minutes", "date")  # typed by the member
+EDIT = "edit"  # the field choice (修改) is shown
 
 
 async def start_draft(
@@ -21,7 +22,7 @@ async def start_draft(
 ) -> CheckinDraft:
     """Replace the member's open draft with a new one (awaiting the check-in text when ``parsed`` is None)."""
     await session.execute(delete(CheckinDraft).where(CheckinDraft.member_id == member_id))
-    draft = CheckinDraft(member_id=member_id, kind="study", created_at=now, awaiting="text")
+    draft = CheckinDraft(member_id=member_id, kind="study", created_at=now, updated_at=now, awaiting="text")
     if parsed is not None:
         apply_parsed(draft, parsed)
     session.add(draft)
@@ -53,10 +54,12 @@ async def awaiting_draft(session: AsyncSession, *, member_id: int) -> CheckinDra
     )
 
 
-async def members_awaiting_input(session: AsyncSession) -> list[int]:
-    return [int(m) for m in await session.scalars(
-        select(CheckinDraft.member_id).where(CheckinDraft.awaiting.is_not(None)).distinct()
-    )]
+async def set_awaiting(session: AsyncSession, *, draft: CheckinDraft, awaiting: str | None, now: datetime) -> None:
+    """What the draft waits for next: a field typed (``DRAFT_FIELDS``), the field choice (``edit``), or the
+    member's 确认 on the card (None); shown to the member at ``now``."""
+    draft.awaiting = awaiting
+    draft.updated_at = now
+    await session.flush()
 
 
 async def discard_draft(session: AsyncSession, *, draft: CheckinDraft) -> None:
@@ -142,23 +145,3 @@ async def confirm_draft(
     await session.delete(draft)
     await session.flush()
     return RecordedCheckin(checkin, result, rule_id)
-
-
-async def awaiting_telegram_ids(session: AsyncSession) -> dict[int, str]:
-    """Telegram ids of members who owe a typed answer: ``checkin`` (a draft field) or ``dispute`` (a reason)."""
-    found: dict[int, str] = {}
-    drafts = await session.scalars(
-        select(Member.telegram_id).join(CheckinDraft, CheckinDraft.member_id == Member.id)
-        .where(CheckinDraft.awaiting.is_not(None), Member.telegram_id.is_not(None))
-    )
-    for telegram_id in drafts:
-        if telegram_id is not None:
-            found[telegram_id] = "checkin"
-    disputes = await session.scalars(
-        select(Member.telegram_id).join(CreditDispute, CreditDispute.member_id == Member.id)
-        .where(CreditDispute.status == "drafting", Member.telegram_id.is_not(None))
-    )
-    for telegram_id in disputes:
-        if telegram_id is not None:
-            found[telegram_id] = "dispute"
-    return found

@@ -45,6 +45,8 @@ TYPED_FAILURE_WINDOW = timedelta(hours=24)
 MAX_TRIES_PER_EVENT = 3
 # An event that requires a location waits this long for it after the code or QR code.
 LOCATION_WAIT = timedelta(minutes=10)
+# A check-in at an event with a place takes an (optional) location for this long afterwards.
+LOCATION_SHARE_WINDOW = timedelta(minutes=30)
 
 
 def new_code() -> str:
@@ -173,6 +175,7 @@ class CheckinOutcome(enum.Enum):
     LOCKED = "locked"  # too many typed attempts: refused without looking
     EXPIRED = "expired"  # a QR token older than about a minute (a forwarded screenshot)
     INVALID = "invalid"  # a QR token with a wrong signature
+    DECLINED = "declined"  # the member said they will not share a location (不用了): nothing waits for it
 
 
 # Attempts at one event that count against MAX_TRIES_PER_EVENT.
@@ -315,7 +318,7 @@ async def mark_attendance(
 
 async def record_location(
     session: AsyncSession, *, member_id: int, latitude: float, longitude: float, now: datetime,
-    within: timedelta = timedelta(minutes=30),
+    within: timedelta = LOCATION_SHARE_WINDOW,
 ) -> tuple[CreditEvent, EventAttendance] | None:
     """Attach a shared location to the member's latest check-in (at an event with a place) made recently."""
     row = (await session.execute(
@@ -448,7 +451,7 @@ async def check_in_with_location(
         return None
     attempt, event = row
     existing = await _attendance(session, event_id=event.id, member_id=member_id)
-    if existing is not None:
+    if existing is not None or await _declined_since(session, member_id=member_id, event_id=event.id, at=attempt.at):
         return None
     if event.latitude is None or event.longitude is None or event.radius_m is None:
         return None
@@ -476,16 +479,19 @@ async def check_in_with_location(
     return result
 
 
-async def members_awaiting_location(session: AsyncSession, *, now: datetime) -> list[int]:
-    """Telegram ids of members whose check-in waits for a location (to route their next location after a restart)."""
-    rows = await session.scalars(
-        select(Member.telegram_id)
-        .join(EventCheckinAttempt, EventCheckinAttempt.member_id == Member.id)
-        .where(EventCheckinAttempt.outcome == CheckinOutcome.NEED_LOCATION.value,
-               EventCheckinAttempt.at >= now - LOCATION_WAIT, Member.telegram_id.is_not(None))
-        .distinct()
-    )
-    return [int(t) for t in rows if t is not None]
+async def _declined_since(session: AsyncSession, *, member_id: int, event_id: int, at: datetime) -> bool:
+    return await _count_attempts(
+        session, EventCheckinAttempt.member_id == member_id, EventCheckinAttempt.event_id == event_id,
+        EventCheckinAttempt.outcome == CheckinOutcome.DECLINED.value, EventCheckinAttempt.at >= at,
+    ) > 0
+
+
+async def decline_location(session: AsyncSession, *, member_id: int, event_id: int, now: datetime) -> None:
+    """The member will not share a location for this event's check-in (不用了): stop asking for one.
+
+    A check-in that required the location stays unrecorded (staff can still mark it by hand)."""
+    await log_attempt(session, member_id=member_id, event_id=event_id, method="location",
+                      outcome=CheckinOutcome.DECLINED, now=now)
 
 
 # --- QR pages (staff messages renewed in place) -------------------------------------------------------

@@ -110,12 +110,6 @@ async def drafting_dispute(session: AsyncSession, *, member_id: int) -> CreditDi
     )
 
 
-async def members_drafting_disputes(session: AsyncSession) -> list[int]:
-    return [int(m) for m in await session.scalars(
-        select(CreditDispute.member_id).where(CreditDispute.status == "drafting").distinct()
-    )]
-
-
 async def submit_dispute(session: AsyncSession, *, dispute: CreditDispute, reason: str) -> CreditDispute:
     """The reason arrived: the dispute is open (DisputeError if the entry got another open dispute meanwhile)."""
     entry = await session.get(CreditEntry, dispute.entry_id)

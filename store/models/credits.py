@@ -97,8 +97,11 @@ class CheckinDraft(Base):
     minutes: Mapped[int | None] = mapped_column(Integer)
     body: Mapped[str | None] = mapped_column(Text)
     study_date: Mapped[date | None] = mapped_column(Date)
-    awaiting: Mapped[str | None] = mapped_column(String(16))  # text | title | minutes | date
+    awaiting: Mapped[str | None] = mapped_column(String(16))  # text | title | minutes | date | edit
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # When the member was last shown it (the card or a question): the newest waiting card is the one in
+    # front of them (store.pending).
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class CreditEntry(Base):

@@ -2,8 +2,8 @@
 read of the member, and the processed-update mark, written after the reply (issue #12: no transaction is
 open while the bot waits on Telegram).
 
-Routing typed input to a waiting draft (now read together with the member) is covered by the broadcast
-and proposal dialogues."""
+What waits for the member's input (every kind of draft, read together with the member: store.pending) is
+covered by tests/handlers/test_pending_flows.py."""
 
 from __future__ import annotations
 
@@ -51,6 +51,8 @@ async def test_help_from_a_member_is_three_statements(
     # the ledger check, the member read together with any draft waiting for input, then the mark
     assert len(statements) == 3, statements
     assert statements[0].startswith("SELECT processed_updates.update_id")
-    assert "proposal_drafts" in statements[1] and "broadcast_drafts" in statements[1]
+    waits = ("proposal_drafts", "broadcast_drafts", "credit_checkin_drafts", "credit_disputes",
+             "credit_event_attempts", "credit_event_checkins")
+    assert all(table in statements[1] for table in waits), statements[1]
     assert statements[2].startswith("INSERT INTO processed_updates")
 

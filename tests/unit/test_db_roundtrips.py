@@ -131,14 +131,14 @@ async def test_member_with_pending_drafts(db: Database) -> None:
         await broadcast_drafts.save(session, member_id=cat.id, step="text", data={}, now=NOW)
         await proposals_repo.start_draft(session, member_id=cat.id, step="title", data={}, now=NOW)
     async with db.session() as session:
-        assert await pending.member_with_pending(session, telegram_id=1) == (None, pending.NOTHING_PENDING)
-        found, nothing = await pending.member_with_pending(session, telegram_id=ann.telegram_id or 0)
+        assert await pending.member_with_pending(session, telegram_id=1, now=NOW) == (None, pending.NOTHING_PENDING)
+        found, nothing = await pending.member_with_pending(session, telegram_id=ann.telegram_id or 0, now=NOW)
         assert found is not None and found.id == ann.id and nothing == pending.NOTHING_PENDING
-        found, bobs = await pending.member_with_pending(session, telegram_id=bob.telegram_id or 0)
+        found, bobs = await pending.member_with_pending(session, telegram_id=bob.telegram_id or 0, now=NOW)
         newest = (await proposals_repo.member_drafts(session, telegram_id=bob.telegram_id or 0))[0]
         assert found is not None and found.id == bob.id and bobs.broadcast_step is None
         assert bobs.proposal == pending.ProposalPending(newest.id, "review", "answer")
-        found, cats = await pending.member_with_pending(session, telegram_id=cat.telegram_id or 0)
+        found, cats = await pending.member_with_pending(session, telegram_id=cat.telegram_id or 0, now=NOW)
         assert cats.broadcast_step == "text"
         assert cats.broadcast_step == await broadcast_drafts.step_for_telegram(session, telegram_id=7002)
         assert cats.proposal is not None and (cats.proposal.kind, cats.proposal.step) == ("proposal", "title")
