@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Sequence
+from collections.abc import Container, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -245,6 +245,10 @@ class HybridRetriever:
             self._chapter_text[cid] = text
         return text
 
+    def _weights(self, terms: Iterable[str]) -> tuple[list[tuple[str, float]], float]:
+        weighted = [(term, self.bm25.idf(term)) for term in terms]
+        return weighted, sum(w for _, w in weighted)
+
     def share(self, terms: Sequence[str], text: str) -> float:
         total = sum(self.bm25.idf(term) for term in terms)
         if total <= 0 or not text:
@@ -285,6 +289,9 @@ class HybridRetriever:
             source = self.by_id[cid].chunk.source
             by_doc[source] = by_doc.get(source, 0.0) + mass
         total_rrf = sum(rrf.values()) or 1.0
+        # IDF weights once per question, not once per candidate (the same sums as support/share/coverage).
+        salient_w = self._weights(salient)
+        token_w = self._weights(set(tokens))
         rows = []
         for cid, assoc_score in zip(ids, assoc, strict=True):
             chunk = self.by_id[cid].chunk
@@ -300,9 +307,9 @@ class HybridRetriever:
                     -math.log(lexical_rank[cid]) if cid in lexical_rank else absent,
                     float(cid in dense_rank and cid in lexical_rank),
                     float(chunk.source in named),
-                    self.share(salient, self.chapter_text(cid)),
-                    self.support(salient, cid),
-                    self.bm25.coverage(tokens, self.position[cid]),
+                    _weighted_share(salient_w, self.chapter_text(cid)),
+                    _weighted_share(salient_w, self.match_text(cid)),
+                    _weighted_share(token_w, self.bm25.doc_terms(self.position[cid])),
                     float(assoc_score),
                     math.log(1 + len(chunk.text)),
                     chunk.ordinal / max(self.doc_len.get(chunk.source, 1), 1),
@@ -415,3 +422,11 @@ class HybridRetriever:
             section=chunk.section,
             chunk_id=cid,
         )
+
+
+def _weighted_share(weights: tuple[list[tuple[str, float]], float], within: Container[str]) -> float:
+    """IDF-weighted share of the terms found in ``within`` (a text: substrings; a term set: members)."""
+    weighted, total = weights
+    if total <= 0 or not within:
+        return 0.0
+    return sum(w for term, w in weighted if term in within) / total
