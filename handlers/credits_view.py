@@ -21,6 +21,7 @@ from handlers.credits_common import (
     set_awaiting,
 )
 from handlers.guards import parse_id, reply, require_member, require_staff
+from handlers.rate_limit import bulk_sends
 from handlers.registry import CommandInfo, Feature
 from store import members as members_repo
 from store import preferences
@@ -300,7 +301,8 @@ async def send_reminders(app: BotApplication, now: datetime) -> int:
 
 async def reminder_job(context: BotContext) -> None:
     """Daily job: credit reminders."""
-    await send_reminders(context.application, context.services.clock())
+    with bulk_sends():  # many members at once: behind every reply, like a broadcast
+        await send_reminders(context.application, context.services.clock())
 
 
 def register(app: BotApplication) -> None:
