@@ -283,7 +283,8 @@ class SharedRateLimiter(BaseRateLimiter[int]):
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._queues[priority].append(_Waiter(key, future))
         self._changed()
-        self._dispatch_soon()
+        if self._timer_at > now + self._wait(key, now):  # else the armed timer comes first and sees it
+            self._dispatch_soon()
         await future  # a cancelled waiter stays queued, done: the dispatcher drops it
 
     def _wait(self, key: ChatKey | None, now: float) -> float:
