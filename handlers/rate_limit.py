@@ -2,8 +2,10 @@
 
 Every Bot API call of the bot goes through one ``SharedRateLimiter`` (PTB's ``BaseRateLimiter`` seam):
 
-* overall: at most ``Limits.overall`` calls in any one-second window, spread in tenths of a second
-  (no burst of a full second's worth); only calls addressed to a chat (``chat_id``) count, as in PTB;
+* overall: at most ``Limits.overall`` calls in any one-second window; bulk calls are also spread in tenths
+  of a second (no burst of a second's worth, so free slots come every tenth for replies), while replies may
+  use any free slot of the second (they catch up after a stall); only calls addressed to a chat
+  (``chat_id``) count, as in PTB;
 * per chat: about ``Limits.chat`` per second in a private chat (a short burst of ``chat_burst`` allowed),
   at most ``group_per_minute`` in any minute in a group (negative or ``@name`` chat ids);
 * priority: replies (any call by default) go before bulk sends (calls made inside ``bulk_sends()``, as the
@@ -277,22 +279,23 @@ class SharedRateLimiter(BaseRateLimiter[int]):
     async def _acquire(self, priority: Priority, key: ChatKey | None) -> None:
         now = self.time.monotonic()
         ahead = self._queues[Priority.REPLY] if priority is Priority.REPLY else (self._queues[0] or self._queues[1])
-        if not ahead and self._wait(key, now) <= 0:
+        if not ahead and self._wait(key, now, priority) <= 0:
             self._grant(key, now, priority)
             return
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._queues[priority].append(_Waiter(key, future))
         self._changed()
-        if self._timer_at > now + self._wait(key, now):  # else the armed timer comes first and sees it
+        if self._timer_at > now + self._wait(key, now, priority):  # else the armed timer comes first and sees it
             self._dispatch_soon()
         await future  # a cancelled waiter stays queued, done: the dispatcher drops it
 
-    def _wait(self, key: ChatKey | None, now: float) -> float:
+    def _wait(self, key: ChatKey | None, now: float, priority: Priority) -> float:
         """Seconds before a call to ``key`` may go (0: now)."""
         pause = self._paused_until - now
         if key is None:
             return max(0.0, pause)
-        return max(pause, self._second.wait(now), self._tenth.wait(now), self._chat_wait(key, now))
+        wait = max(pause, self._second.wait(now), self._chat_wait(key, now))
+        return max(wait, self._tenth.wait(now)) if priority is Priority.BULK else wait
 
     def _chat_wait(self, key: ChatKey, now: float) -> float:
         if isinstance(key, str) or key < 0:
@@ -333,7 +336,7 @@ class SharedRateLimiter(BaseRateLimiter[int]):
             for waiter in queue:
                 if waiter.future.done():
                     continue
-                wait = self._wait(waiter.key, now)
+                wait = self._wait(waiter.key, now, priority)
                 if wait > 0:
                     soonest = min(soonest, wait)
                     kept.append(waiter)

@@ -62,12 +62,16 @@ def bulk_task(coro_factory: Callable[[], Any]) -> asyncio.Task[Any]:
 async def test_the_overall_budget_holds_in_every_one_second_window() -> None:
     limiter = SharedRateLimiter(Limits(overall=30), time_source=VirtualTime())
     rec = Recorder(limiter)
-    await asyncio.gather(*(rec.call(100 + i) for i in range(200)))
+    with bulk_sends():
+        bulk = [asyncio.create_task(rec.call(1000 + i, kind="bulk")) for i in range(200)]
+    await asyncio.gather(*bulk, *(rec.call(100 + i) for i in range(100)))
     times = rec.times()
-    assert len(times) == 200
+    assert len(times) == 300
     assert max_in_window(times, 1.0) == 30  # the whole budget is used, never more
-    assert max_in_window(times, 0.1) == 3  # spread in tenths: no burst of a second's worth
-    assert times[-1] - times[0] == pytest.approx(199 / 30, abs=0.15)
+    assert times[-1] - times[0] == pytest.approx(299 / 30, abs=1.0)
+    assert max_in_window(rec.times("bulk"), 0.1) == 3  # bulk sends spread in tenths: no burst of a second's worth
+    replies = rec.times("reply")
+    assert replies.count(replies[0]) == 27  # replies take the rest of the second's budget at once
 
 
 async def test_a_private_chat_gets_a_short_burst_then_one_a_second_and_a_group_twenty_a_minute() -> None:
@@ -94,12 +98,16 @@ async def test_replies_go_before_every_queued_bulk_call() -> None:
     task = bulk_task(broadcast)
     await settle()
     assert rec.kinds() == ["bulk"] * 3 and limiter.queued(Priority.BULK) == 9  # the first tenth's slots
+    for _ in range(9):
+        time.advance(0.1)
+        await settle()
+    assert rec.kinds() == ["bulk"] * 30  # the second's budget is spent
     replies = asyncio.gather(rec.call(1), rec.call(2))
     await settle()
-    assert limiter.queued(Priority.REPLY) == 2
+    assert limiter.queued(Priority.REPLY) == 2 and limiter.queued(Priority.BULK) > 2
     time.advance(0.1)
     await settle()
-    assert rec.kinds()[3:6] == ["reply", "reply", "bulk"]  # ahead of nine bulk calls that queued first
+    assert rec.kinds()[30:33] == ["reply", "reply", "bulk"]  # ahead of the bulk calls that queued first
     await replies
     while not task.done():
         time.advance(0.1)
@@ -128,6 +136,7 @@ async def test_a_429_on_a_reply_pauses_the_broadcast_and_the_reply_is_retried_fi
     time.advance(0.1)
     await settle()
     assert rec.kinds()[:4] == ["reply", "reply", "bulk", "bulk"]  # the retried reply first, then the rest
+    assert len(rec.kinds()) == 4  # three sends in that tenth, the reply's included
     assert rec.times()[1] - rec.times()[0] == pytest.approx(5.0)
     await reply
     while not task.done():
@@ -178,7 +187,7 @@ async def test_calls_not_to_a_chat_do_not_spend_the_budget() -> None:
 
 async def test_a_cancelled_waiter_gives_its_turn_away() -> None:
     time = ManualTime()
-    limiter = SharedRateLimiter(Limits(overall=10), time_source=time)
+    limiter = SharedRateLimiter(Limits(overall=1), time_source=time)
     rec = Recorder(limiter)
     await rec.call(1)
     gone = asyncio.create_task(rec.call(2))
@@ -186,6 +195,6 @@ async def test_a_cancelled_waiter_gives_its_turn_away() -> None:
     await settle()
     gone.cancel()
     await settle()
-    time.advance(0.1)
+    time.advance(1.0)
     await settle()
     assert kept.done() and [c for _, c, _ in rec.calls] == [1, 3]
