@@ -7,6 +7,10 @@ long polling over HTTP) against the HTTP fake Bot API on 127.0.0.1 answering eac
 ``--latency`` seconds (100 ms). Figures: the members' reply waits (from the update being queued to the
 bot's first reply that is not the notice) and the broadcast's overall rate (notices per second from the
 first to the last). Targets: replies p95 ≤ 2 s, broadcast ≥ 24 msg/s.
+
+Measured (2-core shared machine, SQLite): replies median 0.17 s, p95 0.24 s; broadcast 26.7 msg/s overall,
+24.7 msg/s while the check-ins ran (one reply per check-in: 30 - 5 = 25 left). An earlier run on a more
+loaded machine: p95 0.48 s, 26.3 msg/s.
 """
 
 from __future__ import annotations
