@@ -41,6 +41,7 @@ from bot.localapi import LocalRequest, running_without_updater
 from bot.services import build_services
 from bot.settings import Settings
 from handlers.context import BotApplication, Services
+from handlers.rate_limit import VirtualTime
 from store import members as members_repo
 from store.models import Role
 from store.roster import RosterRow
@@ -156,7 +157,8 @@ async def _with_app(knowledge: Any, members: int, body: Callable[[Driver, list[i
         await services.db.upgrade()
         users = await seed_members(services, members)
         fake, meter = FakeBotApi(), FakeMeter()
-        app = build_application(settings, services, request=meter.timed(fake.request()), rate_limiter=False)
+        app = build_application(settings, services, request=meter.timed(fake.request()),
+                                limiter_time=VirtualTime())
         async with running_without_updater(app):
             driver = Driver(fake, app, meter)
             await body(driver, users[:5])  # warm-up: imports, caches, first queries

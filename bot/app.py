@@ -6,7 +6,7 @@ import logging
 from collections.abc import Sequence
 from typing import TypedDict
 
-from telegram.ext import AIORateLimiter, ApplicationBuilder, ContextTypes, ExtBot
+from telegram.ext import ApplicationBuilder, ContextTypes, ExtBot
 from telegram.request import BaseRequest, HTTPXRequest
 
 from bot.settings import Settings
@@ -28,6 +28,7 @@ from handlers.application import CppccApplication, CppccBot
 from handlers.context import SERVICES_KEY, BotApplication, BotContext, Services, services_of
 from handlers.errors import error_handler
 from handlers.menu import publish_default_menu, publish_staff_menu
+from handlers.rate_limit import Limits, SharedRateLimiter, TimeSource
 from handlers.registry import Feature
 from handlers.update_processor import ChatOrderedUpdateProcessor
 from store import members as members_repo
@@ -75,26 +76,45 @@ class _ApiUrls(TypedDict, total=False):
     base_file_url: str
 
 
+def rate_limits(settings: Settings) -> Limits:
+    """Telegram's limits as configured: one budget for replies and broadcasts."""
+    return Limits(overall=settings.telegram_rate, chat=settings.telegram_chat_rate,
+                  chat_burst=settings.telegram_chat_burst, group_per_minute=settings.telegram_group_per_minute)
+
+
+def rate_limiter(settings: Settings, time_source: TimeSource | None = None) -> SharedRateLimiter:
+    """The one limiter every Bot API call of a process goes through (the bot's, or the CLI sender's)."""
+    return SharedRateLimiter(rate_limits(settings), time_source=time_source)
+
+
+def api_urls(settings: Settings) -> _ApiUrls:
+    urls: _ApiUrls = {}
+    if settings.telegram_api_base_url:
+        base = settings.telegram_api_base_url.rstrip("/")
+        urls = {"base_url": base, "base_file_url": base.removesuffix("/bot") + "/file/bot"}
+    return urls
+
+
 def build_application(
     settings: Settings,
     services: Services,
     *,
     request: BaseRequest | None = None,
     get_updates_request: BaseRequest | None = None,
-    rate_limiter: bool = True,
+    limiter_time: TimeSource | None = None,
     features: Sequence[Feature] = FEATURES,
 ) -> BotApplication:
-    """Build the Application: Bot API connection, context type, services and all handlers."""
-    urls: _ApiUrls = {}
-    if settings.telegram_api_base_url:
-        base = settings.telegram_api_base_url.rstrip("/")
-        urls = {"base_url": base, "base_file_url": base.removesuffix("/bot") + "/file/bot"}
-    bot: ExtBot[int] = CppccBot(  # int: AIORateLimiter's per-call argument (max_retries)
+    """Build the Application: Bot API connection, rate limiter, context type, services and all handlers.
+
+    ``limiter_time``: the shared rate limiter's clock, the event loop's unless given (tests and the
+    in-memory demo pass ``VirtualTime``: the same limits and order, without waiting for real).
+    """
+    bot: ExtBot[int] = CppccBot(  # int: the limiter's per-call argument (max retries after a 429)
         token=settings.telegram_bot_token or DEMO_TOKEN,
         request=request or HTTPXRequest(connection_pool_size=256),  # PTB's own defaults
         get_updates_request=get_updates_request or request or HTTPXRequest(connection_pool_size=1),
-        rate_limiter=AIORateLimiter(max_retries=3) if rate_limiter else None,
-        **urls,
+        rate_limiter=rate_limiter(settings, limiter_time),
+        **api_urls(settings),
     )
     builder = (
         ApplicationBuilder()

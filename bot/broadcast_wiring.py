@@ -11,7 +11,6 @@ __all__ = ["broadcast_config", "sender_config"]
 
 def sender_config(settings: Settings, *, concurrency: int | None = None) -> SenderConfig:
     return SenderConfig(
-        rate=settings.broadcast_rate,
         concurrency=concurrency or settings.broadcast_concurrency,
         stale_after=settings.broadcast_stale_seconds,
     )

@@ -26,6 +26,7 @@ from bot.localapi import PLUMBING_METHODS, Call, JSONDict, LocalBotApi, LocalReq
 from bot.services import build_services
 from bot.settings import Settings
 from handlers.context import BotApplication, Services
+from handlers.rate_limit import VirtualTime
 from store import members as members_repo
 from store.models import Member
 from store.roster import parse_roster
@@ -396,7 +397,7 @@ async def run_demo(settings: Settings, *, as_user: int = DEFAULT_USER, script: P
         members = await load_members(services)
         introduce(members, seeded, info)
         api = LocalBotApi(first_update_id=time.time_ns() // 1000)  # unique across runs on one database
-        app = build_application(settings, services, request=LocalRequest(api), rate_limiter=False)
+        app = build_application(settings, services, request=LocalRequest(api), limiter_time=VirtualTime())
         session = DemoSession(app, api, {m.telegram_id: m.name for m in members if m.telegram_id})
         state = {"user": as_user}
         printer = json_printer(out) if script is not None else screen_printer(session, lambda: state["user"], out)

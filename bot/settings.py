@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import AliasChoices, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from store.proposals.config import DEFAULT_CATEGORIES
@@ -64,8 +64,14 @@ class Settings(BaseSettings):
     # Key signing the rotating event QR codes; unset: a random key kept in the database
     event_token_secret: str | None = None
 
+    # Telegram's limits, one budget for replies and broadcasts (replies first): handlers/rate_limit.py
+    telegram_rate: float = Field(default=30.0, ge=1, le=100_000,  # messages/s overall (Telegram: about 30)
+                                 validation_alias=AliasChoices("TELEGRAM_RATE", "BROADCAST_RATE"))
+    telegram_chat_rate: float = Field(default=1.0, gt=0, le=100_000)  # per private chat, per second
+    telegram_chat_burst: int = Field(default=3, ge=1, le=100_000)  # a private chat may get this many at once
+    telegram_group_per_minute: int = Field(default=20, ge=1, le=100_000)  # per group chat, in any minute
+
     # Broadcasts (发布通知): sender limits, default quiet hours, topics members can follow
-    broadcast_rate: float = Field(default=30.0, gt=0, le=1000)  # messages/s overall (Telegram: about 30)
     broadcast_concurrency: int = Field(default=12, ge=1, le=64)  # sends in flight (duplicate bound on crash)
     broadcast_tick_seconds: float = Field(default=5.0, gt=0, le=600)  # how often the bot looks for due sends
     broadcast_stale_seconds: float = Field(default=600.0, ge=0)  # a claim older than this is a dead sender's

@@ -4,8 +4,9 @@
   writer: every worker hands in its previous result and asks for its next row; whatever is waiting is
   written in one transaction. A worker holds at most one row, so at most ``concurrency`` rows are ever
   in flight — the bound on duplicates after a crash.
-* Rate: one ``aiolimiter.AsyncLimiter`` for the overall limit (30 messages/s by default); a 429
-  ``RetryAfter`` pauses *every* worker for ``retry_after`` seconds, then the same row is retried.
+* Rate: the bot's one ``handlers.rate_limit.SharedRateLimiter`` (the bot must have it): every send is a
+  bulk call, waiting behind the members' replies in the shared ~30 messages/s; a 429 ``RetryAfter`` on any
+  call (a reply's too) pauses every call for ``retry_after`` seconds, then the same row is retried.
 * A notice too long for one message goes out in parts; each delivered part is recorded (committed) before
   the next is sent, so a retry, or a resume after a crash, continues from the first unsent part.
 * 403 ``Forbidden`` → blocked (and the member is set inactive); network errors and timeouts → retried in
@@ -22,18 +23,17 @@ import os
 import secrets
 import socket
 import time
-import warnings
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from aiolimiter import AsyncLimiter
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, RetryAfter, TelegramError
-from telegram.warnings import PTBDeprecationWarning
+from telegram.ext import ExtBot
 
 from handlers import texts
+from handlers.rate_limit import Priority, SharedRateLimiter, bulk_sends
 from store import preferences
 from store.broadcasts import outbox
 from store.broadcasts.states import Outcome, backoff_seconds
@@ -49,7 +49,6 @@ ACK_PREFIX = "bc:ack:"
 
 @dataclass(frozen=True)
 class SenderConfig:
-    rate: float = 30.0  # messages per second, overall
     concurrency: int = 12  # rows in flight at most (the duplicate bound after a crash)
     max_attempts: int = 5  # network errors before a row fails
     backoff_base: float = 1.0  # seconds; doubles per attempt
@@ -73,8 +72,8 @@ class SendReport:
     blocked: int = 0
     failed: int = 0
     retried: int = 0  # network-error retries
-    throttled: int = 0  # 429 answers
-    paused_seconds: float = 0.0  # time spent paused by RetryAfter
+    throttled: int = 0  # 429 answers to the broadcast's sends
+    paused_seconds: float = 0.0  # time all sending was paused by RetryAfter (a reply's 429 too)
     api_calls: int = 0
     started: float = 0.0
     finished: float = 0.0
@@ -241,10 +240,7 @@ class BroadcastSender:
         self.on_result = on_result
         self.token = token or new_token()
         self.report = SendReport()
-        # Small buckets (a tenth of a second's worth) keep the pace even: no burst of a full second.
-        burst = max(1, round(self.config.rate / 10))
-        self._limiter = AsyncLimiter(burst, burst / self.config.rate)
-        self._resume_at = 0.0
+        self.limiter = shared_limiter(bot)
 
     # ---- running ----------------------------------------------------------------------------
 
@@ -254,15 +250,19 @@ class BroadcastSender:
             self.report.started = self.monotonic()
         writer = _GroupCommit(self.db, self.clock, self.token, broadcast_id)
         writer_task = asyncio.create_task(writer.run(), name="broadcast-outbox-writer")
+        throttled, paused = self.limiter.stats.throttled[Priority.BULK], self.limiter.stats.paused_seconds
         try:
-            workers = [asyncio.create_task(self._worker(writer), name=f"broadcast-worker-{i}")
-                       for i in range(max(1, self.config.concurrency))]
+            with bulk_sends():  # the workers' calls (tasks copy the context) wait behind every reply
+                workers = [asyncio.create_task(self._worker(writer), name=f"broadcast-worker-{i}")
+                           for i in range(max(1, self.config.concurrency))]
             outcomes = await asyncio.gather(*workers, return_exceptions=True)
         finally:
             writer_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await writer_task
             self.report.finished = self.monotonic()
+            self.report.throttled += self.limiter.stats.throttled[Priority.BULK] - throttled
+            self.report.paused_seconds += self.limiter.stats.paused_seconds - paused
         for outcome in outcomes:
             if isinstance(outcome, _Abort):
                 raise InvalidToken(str(outcome))
@@ -318,22 +318,6 @@ class BroadcastSender:
 
     # ---- one delivery -----------------------------------------------------------------------
 
-    async def _gate(self) -> None:
-        """Wait out a RetryAfter pause, then take a slot of the overall rate."""
-        while (delay := self._resume_at - self.monotonic()) > 0:
-            await self.sleep(delay)
-        await self._limiter.acquire()
-        while (delay := self._resume_at - self.monotonic()) > 0:  # a pause began while we queued
-            await self.sleep(delay)
-
-    def _pause(self, seconds: float) -> None:
-        self.report.throttled += 1
-        until = self.monotonic() + seconds
-        if until > self._resume_at:
-            self.report.paused_seconds += until - max(self._resume_at, self.monotonic())
-            self._resume_at = until
-        log.info("Telegram asked to slow down: pausing all sends for %.1fs", seconds)
-
     async def _deliver(self, claimed: outbox.Claimed, broadcast: Broadcast, writer: _GroupCommit) -> outbox.Result:
         attempts = claimed.attempts
         progress = _Progress(done=claimed.parts_sent)
@@ -341,8 +325,8 @@ class BroadcastSender:
             try:
                 message_id = await self._send(claimed, broadcast, progress, writer)
                 return outbox.Result(claimed, Outcome.SENT, message_id=message_id)
-            except RetryAfter as exc:
-                self._pause(retry_seconds(exc))
+            except RetryAfter:  # still 429 after the limiter's retries: its pause is in force, try again
+                log.info("broadcast delivery %s throttled repeatedly; retrying", claimed.delivery_id)
             except Forbidden as exc:
                 return outbox.Result(claimed, Outcome.BLOCKED, error=exc.message)
             except InvalidToken as exc:
@@ -381,7 +365,6 @@ class BroadcastSender:
             raise BadRequest("empty broadcast")
         last = len(parts) - 1
         for i in range(progress.done, len(parts)):
-            await self._gate()
             self.report.api_calls += 1
             part_markup = markup if i == last else None
             message: Message
@@ -410,12 +393,13 @@ class _Progress:
     message_id: int | None = None
 
 
-def retry_seconds(exc: RetryAfter) -> float:
-    """``retry_after`` in seconds (an int today, a timedelta in a later PTB major version)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", PTBDeprecationWarning)
-        retry = exc.retry_after
-    return retry.total_seconds() if isinstance(retry, timedelta) else float(retry)
+def shared_limiter(bot: Bot) -> SharedRateLimiter:
+    """The bot's shared limiter; a bot without one would send past Telegram's limits."""
+    limiter = bot.rate_limiter if isinstance(bot, ExtBot) else None
+    if not isinstance(limiter, SharedRateLimiter):
+        raise TypeError("the broadcast sender needs a bot with the shared rate limiter "
+                        "(handlers.rate_limit.SharedRateLimiter)")
+    return limiter
 
 
 def render_text(broadcast: Broadcast) -> str:

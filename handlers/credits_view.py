@@ -15,6 +15,7 @@ from handlers.context import BotApplication, BotContext, services_of
 from handlers.credits_common import local_today, rules_of
 from handlers.guards import parse_id, reply, require_member, require_staff
 from handlers.maintenance import claim_job_run
+from handlers.rate_limit import bulk_sends
 from handlers.registry import CommandInfo, Feature
 from store import members as members_repo
 from store import preferences
@@ -326,11 +327,12 @@ async def send_reminders(app: BotApplication, now: datetime) -> int:
 
 
 async def reminder_job(context: BotContext) -> None:
-    """Daily job: credit reminders (one worker per day)."""
+    """Daily job: credit reminders (one worker per day), sent behind every reply, like a broadcast."""
     services = context.services
     now = services.clock()
     if await claim_job_run(services, job="credits-reminders", slot=now.astimezone(services.tz).date().toordinal()):
-        await send_reminders(context.application, now)
+        with bulk_sends():
+            await send_reminders(context.application, now)
 
 
 def register(app: BotApplication) -> None:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import logging
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +52,12 @@ def chunk_ids(chunks: Sequence[Chunk]) -> list[str]:
         seen[base] += 1
         ids.append(base if seen[base] == 1 else f"{base}-{seen[base]}")
     return ids
+
+
+# An answer can wait seconds on a model: answers get their own threads, so twenty questions at once neither
+# queue behind each other in the event loop's default pool (cpu_count + 4 threads: 6 on two cores) nor
+# starve what else runs there (the HTTP clients' address lookups, other adapters' blocking calls).
+_ANSWER_THREADS = ThreadPoolExecutor(max_workers=32, thread_name_prefix="kb-answer")
 
 
 class KnowledgeBase:
@@ -240,10 +248,11 @@ class KnowledgeBase:
         return extractive_answer(question, retrieval, self.config.resolved_thresholds, self.tokenizer, query=query)
 
     async def asearch(self, question: str, k: int = 5) -> list[Passage]:
-        return await asyncio.to_thread(self.search, question, k)
+        return await asyncio.get_running_loop().run_in_executor(_ANSWER_THREADS, self.search, question, k)
 
     async def aanswer(self, question: str, *, history: list[tuple[str, str]] | None = None, k: int = 5) -> Answer:
-        return await asyncio.to_thread(self.answer, question, history=history, k=k)
+        answer = functools.partial(self.answer, question, history=history, k=k)
+        return await asyncio.get_running_loop().run_in_executor(_ANSWER_THREADS, answer)
 
     async def aingest(self, paths: Iterable[Path | str]) -> IngestReport:
         return await asyncio.to_thread(self.ingest, list(paths))

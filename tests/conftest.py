@@ -28,6 +28,7 @@ from bot.localapi import running_without_updater
 from bot.services import build_services
 from bot.settings import Settings
 from handlers.context import BotApplication, Services
+from handlers.rate_limit import TimeSource, VirtualTime
 from handlers.registry import Feature
 from store import members as members_repo
 from store.db import Database
@@ -259,12 +260,18 @@ def fake() -> FakeBotApi:
 async def app_factory(
     fake: FakeBotApi, settings: Settings, services: Services
 ) -> AsyncIterator[Callable[..., Awaitable[BotApplication]]]:
-    """``await app_factory(features)`` → the real Application, initialised and started; stopped after."""
+    """``await app_factory(features)`` → the real Application, initialised and started; stopped after.
+
+    It is the production build (``run`` and ``webhook`` call the same ``build_application``), shared rate
+    limiter included; only the limiter's clock is virtual (waits keep their order but end at once), or the
+    ``limiter_time`` a test passes (``ManualTime``, to watch the order).
+    """
     async with AsyncExitStack() as stack:
 
-        async def make(features: Sequence[Feature] = FEATURES) -> BotApplication:
-            app = build_application(settings, services, request=fake.request(), rate_limiter=False,
-                                    features=features)
+        async def make(features: Sequence[Feature] = FEATURES, limiter_time: TimeSource | None = None
+                       ) -> BotApplication:
+            app = build_application(settings, services, request=fake.request(),
+                                    limiter_time=limiter_time or VirtualTime(), features=features)
             app.add_error_handler(record_error)
             await stack.enter_async_context(running_without_updater(app))
             return app

@@ -15,11 +15,11 @@ import json
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
-from telegram import Bot
+from telegram.ext import ExtBot
 from telegram.request import HTTPXRequest
 
+from bot.app import api_urls, rate_limiter
 from bot.broadcast_wiring import broadcast_config, sender_config
 from bot.commands.common import migrated_database
 from bot.settings import Settings, SettingsError
@@ -30,17 +30,14 @@ from store.timeparse import parse_future
 from store.types import utcnow
 
 
-def make_bot(settings: Settings, *, concurrency: int) -> Bot:
-    """A real ``telegram.Bot`` for the configured (or a custom) Bot API server."""
+def make_bot(settings: Settings, *, concurrency: int) -> ExtBot[int]:
+    """A real bot for the configured (or a custom) Bot API server, with the shared rate limiter."""
     if not settings.telegram_bot_token:
         raise SettingsError("TELEGRAM_BOT_TOKEN is not set: --wait sends from this process and needs it")
-    kwargs: dict[str, Any] = {}
-    if settings.telegram_api_base_url:
-        base = settings.telegram_api_base_url.rstrip("/")
-        kwargs = {"base_url": base, "base_file_url": base.removesuffix("/bot") + "/file/bot"}
     request = HTTPXRequest(connection_pool_size=concurrency + 4, connect_timeout=10.0, read_timeout=30.0,
                            write_timeout=30.0, pool_timeout=30.0)
-    return Bot(settings.telegram_bot_token, request=request, **kwargs)
+    return ExtBot(settings.telegram_bot_token, request=request, rate_limiter=rate_limiter(settings),
+                  **api_urls(settings))
 
 
 def parse_when(text: str, settings: Settings) -> datetime:

@@ -22,6 +22,7 @@ from bot.demo import DemoSession, Event, member_names, seed_roster
 from bot.localapi import LocalBotApi, LocalRequest, running_without_updater
 from bot.services import build_services
 from bot.settings import Settings
+from handlers.rate_limit import VirtualTime
 from knowledge import texts as kb_texts
 from knowledge.loaders import load
 from knowledge.starter import STARTER_DIR
@@ -88,7 +89,7 @@ async def ask_each(settings: Settings, questions: list[str]) -> dict[str, list[s
         await services.db.upgrade()
         await seed_roster(services)
         api = LocalBotApi(first_update_id=time.time_ns() // 1000)  # unique across runs on one database
-        app = build_application(settings, services, request=LocalRequest(api), rate_limiter=False)
+        app = build_application(settings, services, request=LocalRequest(api), limiter_time=VirtualTime())
         session = DemoSession(app, api, await member_names(services))
         async with running_without_updater(app):
             for question in questions:

@@ -45,6 +45,7 @@ from bot.services import build_services
 from bot.settings import Settings
 from handlers import texts
 from handlers.context import BotApplication, Services
+from handlers.rate_limit import VirtualTime
 from store import members as members_repo
 from store.models import Member, Role
 from store.roster import RosterRow
@@ -157,7 +158,7 @@ class FuzzHarness:
         codes = [m.invite_code or "" for m in members if m.telegram_id is None]
         fake = FakeBotApi(bot_username=fz.BOT_USERNAME)
         stack = AsyncExitStack()
-        app = build_application(settings, services, request=fake.request(), rate_limiter=False)
+        app = build_application(settings, services, request=fake.request(), limiter_time=VirtualTime())
         app.add_error_handler(record_error)
         await stack.enter_async_context(running_without_updater(app))
         return cls(fake, app, services, stack, codes)

@@ -13,10 +13,12 @@ import pytest
 from sqlalchemy import insert, select
 from telegram import Bot
 from telegram.error import NetworkError
+from telegram.ext import ExtBot
 
 from bot.localapi import LocalRequest
 from handlers import texts
 from handlers.broadcast_sender import BroadcastSender, SenderConfig, recover_dead_senders
+from handlers.rate_limit import Limits, SharedRateLimiter, VirtualTime
 from store import preferences
 from store.broadcasts import outbox
 from store.broadcasts.text import MESSAGE_LIMIT
@@ -86,8 +88,10 @@ async def _broadcast(db: Database, **kwargs: Any) -> int:
         return b.id
 
 
-async def _bot(request: LocalRequest) -> Bot:
-    bot = Bot("123456:TEST", request=request, get_updates_request=request)
+async def _bot(request: LocalRequest, limits: Limits | None = None) -> ExtBot[int]:
+    """A bot with the shared limiter on a virtual clock (the sender relies on it for the rate)."""
+    limiter = SharedRateLimiter(limits or Limits(overall=5000.0), time_source=VirtualTime())
+    bot = ExtBot("123456:TEST", request=request, get_updates_request=request, rate_limiter=limiter)
     await bot.initialize()
     return bot
 
@@ -100,7 +104,6 @@ async def _status(db: Database, bid: int) -> outbox.Status:
 
 
 def _sender(db: Database, bot: Bot, clock: FakeTime, **config: Any) -> BroadcastSender:
-    config.setdefault("rate", 5000.0)
     return BroadcastSender(db, bot, config=SenderConfig(**config), sleep=clock.sleep, monotonic=clock.monotonic)
 
 
@@ -109,13 +112,13 @@ async def test_throttling_pauses_everyone_and_blocked_members_are_marked(db: Dat
     bid = await _broadcast(db)
     api = FaultyBotApi(throttle_every=10, retry_after=3)
     api.blocked.update(ids[5:8])
-    clock = FakeTime()
-    report = await _sender(db, await _bot(LocalRequest(api)), clock, concurrency=4).run_until_done(broadcast_id=bid)
+    bot = await _bot(LocalRequest(api))
+    report = await _sender(db, bot, FakeTime(), concurrency=4).run_until_done(broadcast_id=bid)
     expected = [i for i in ids if i not in api.blocked]
     assert all(api.delivered[i] == 1 for i in expected)
     assert sum(api.delivered.values()) == len(expected)
     assert report.throttled == len(api.throttled_at) >= 4
-    assert 3.0 in clock.sleeps and report.paused_seconds >= 3.0
+    assert report.paused_seconds >= 3.0 * report.throttled - 1e-9  # the limiter paused everyone each time
     st = await _status(db, bid)
     assert (st.sent, st.blocked, st.failed, st.pending, st.state) == (37, 3, 0, 0, "done")
     async with db.session() as s:
@@ -250,3 +253,9 @@ async def test_crash_after_part_one_resumes_from_the_first_unsent_part(db: Datab
     assert [t[:8] for t in resumed] == ["学习材料第1部分", "学习材料第2部分"]  # part 1 is not sent again
     st = await _status(db, bid)
     assert (st.sent, st.pending, st.uncertain) == (1, 0, 1)
+
+
+async def test_the_sender_refuses_a_bot_without_the_shared_limiter(db: Database) -> None:
+    plain = Bot("123456:TEST", request=LocalRequest(FaultyBotApi()))
+    with pytest.raises(TypeError, match="shared rate limiter"):
+        BroadcastSender(db, plain)
