@@ -19,11 +19,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from store import preferences
 from store.broadcasts import drafts as broadcast_drafts
 from store.broadcasts import outbox
-from store.credits import checkins
+from store.credits import checkins, ledger
 from store.credits.parsing import ParsedCheckin
 from store.credits.rules import default_rules
 from store.db import Database
-from store.models import Broadcast, CheckinDraft, CreditEntry, Member, Proposal, StudyCheckin
+from store.models import Broadcast, CheckinDraft, CreditDispute, CreditEntry, Member, Proposal, StudyCheckin
 from store.proposals import repository as proposals_repo
 from store.proposals.config import ProposalsConfig
 
@@ -137,10 +137,40 @@ async def _create_broadcast(session: AsyncSession, draft: Any) -> bool:
     return True
 
 
+# ---- dispute: the reason typed opens the dispute (and alerts staff) -----------------------------------
+
+
+async def _make_dispute(db: Database) -> int:
+    member_id = await _make_checkin(db)
+    async with db.session() as session:
+        assert await _confirm_checkin(session, await _read_checkin(session, member_id))
+    async with db.session() as session:
+        entry = await session.scalar(select(CreditEntry).where(CreditEntry.member_id == member_id))
+        assert entry is not None
+        await ledger.open_dispute(session, entry=entry, member_id=member_id, now=NOW)
+    return member_id
+
+
+async def _read_dispute(session: AsyncSession, member_id: int) -> Any:
+    dispute = await ledger.drafting_dispute(session, member_id=member_id)
+    assert dispute is not None
+    return dispute
+
+
+async def _submit_dispute(session: AsyncSession, dispute: Any) -> bool:
+    try:
+        await ledger.submit_dispute(session, dispute=dispute, reason="那天没有参加")
+    except ledger.DisputeError as exc:
+        assert exc.code == "gone"
+        return False
+    return True
+
+
 FLOWS = [
     DraftFlow("checkin", _make_checkin, _read_checkin, _confirm_checkin, (StudyCheckin, CreditEntry)),
     DraftFlow("proposal", _make_proposal, _read_proposal, _submit_proposal, (Proposal,)),
     DraftFlow("broadcast", _make_broadcast, _read_broadcast, _create_broadcast, (Broadcast,)),
+    DraftFlow("dispute", _make_dispute, _read_dispute, _submit_dispute, (StudyCheckin, CreditEntry, CreditDispute)),
 ]
 flows = pytest.mark.parametrize("flow", FLOWS, ids=[f.name for f in FLOWS])
 
