@@ -19,11 +19,21 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from store import preferences
 from store.broadcasts import drafts as broadcast_drafts
 from store.broadcasts import outbox
-from store.credits import checkins, ledger
+from store.credits import checkins, events, ledger
 from store.credits.parsing import ParsedCheckin
 from store.credits.rules import default_rules
 from store.db import Database
-from store.models import Broadcast, CheckinDraft, CreditDispute, CreditEntry, Member, Proposal, StudyCheckin
+from store.models import (
+    Broadcast,
+    CheckinDraft,
+    CreditDispute,
+    CreditEntry,
+    CreditEvent,
+    EventAttendance,
+    Member,
+    Proposal,
+    StudyCheckin,
+)
 from store.proposals import repository as proposals_repo
 from store.proposals.config import ProposalsConfig
 
@@ -166,10 +176,35 @@ async def _submit_dispute(session: AsyncSession, dispute: Any) -> bool:
     return True
 
 
+# ---- event check-in: the code typed (or the location shared) twice at once records one attendance ------
+
+
+async def _make_event(db: Database) -> int:
+    member_id = await _member(db)
+    async with db.session() as session:
+        await events.create_event(session, rules=RULES, creator=None, now=NOW, spec=events.EventSpec(
+            "政协章程学习会", "meeting", NOW - timedelta(minutes=5), NOW + timedelta(hours=2), code="HY01"))
+    return member_id
+
+
+async def _read_event(session: AsyncSession, member_id: int) -> Any:
+    event = await events.get_by_code(session, code="HY01")
+    assert event is not None
+    return member_id, event
+
+
+async def _check_in_event(session: AsyncSession, read: Any) -> bool:
+    member_id, event = read
+    result = await events.check_in(session, rules=RULES, event=event, member_id=member_id, now=NOW)
+    assert result.outcome in (events.CheckinOutcome.RECORDED, events.CheckinOutcome.ALREADY)
+    return result.outcome is events.CheckinOutcome.RECORDED
+
+
 FLOWS = [
     DraftFlow("checkin", _make_checkin, _read_checkin, _confirm_checkin, (StudyCheckin, CreditEntry)),
     DraftFlow("proposal", _make_proposal, _read_proposal, _submit_proposal, (Proposal,)),
     DraftFlow("broadcast", _make_broadcast, _read_broadcast, _create_broadcast, (Broadcast,)),
+    DraftFlow("event", _make_event, _read_event, _check_in_event, (CreditEvent, EventAttendance, CreditEntry)),
     DraftFlow("dispute", _make_dispute, _read_dispute, _submit_dispute, (StudyCheckin, CreditEntry, CreditDispute)),
 ]
 flows = pytest.mark.parametrize("flow", FLOWS, ids=[f.name for f in FLOWS])
