@@ -32,10 +32,12 @@ from store.models import (
     EventAttendance,
     Member,
     Proposal,
+    ProposalEvent,
     StudyCheckin,
 )
 from store.proposals import repository as proposals_repo
 from store.proposals.config import ProposalsConfig
+from store.proposals.lifecycle import Action, Actor
 
 NOW = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
 TODAY = date(2026, 11, 26)
@@ -65,7 +67,12 @@ class DraftFlow:
     make: Callable[[Database], Awaitable[int]]  # the member id
     read: Callable[[AsyncSession, int], Awaitable[Any]]
     consume: Callable[[AsyncSession, Any], Coroutine[Any, Any, bool]]  # True: the effect was recorded
-    effects: tuple[Any, ...]  # the tables the effect writes one row in
+    effects: tuple[Any, ...]  # the tables the effect writes in
+    expected: tuple[int, ...] | None = None  # their rows after one effect (default: one each)
+
+    @property
+    def once(self) -> tuple[int, ...]:
+        return self.expected if self.expected is not None else (1,) * len(self.effects)
 
 
 # ---- study check-in: 确认 records the check-in and its points ---------------------------------------
@@ -200,11 +207,52 @@ async def _check_in_event(session: AsyncSession, read: Any) -> bool:
     return result.outcome is events.CheckinOutcome.RECORDED
 
 
+# ---- staff prompt: the reason typed for 退回 rejects the item -----------------------------------------
+
+
+async def _make_review(db: Database) -> int:
+    author_id = await _make_proposal(db)
+    async with db.session() as session:
+        author = await session.get(Member, author_id)
+        draft = await proposals_repo.get_draft(session, member_id=author_id)
+        assert author is not None and draft is not None
+        data = draft.data
+        item = proposals_repo.NewProposal(title=data["title"], content=data["content"], category=data["category"])
+        proposal = await proposals_repo.submit_draft(session, draft=draft, member=author, item=item, now=NOW, tz=TZ,
+                                                     config=ProposalsConfig())
+        assert proposal is not None
+        staff = Member(name="李干事", role="staff", telegram_id=9001)
+        session.add(staff)
+        await session.flush()
+        await proposals_repo.start_draft(session, member_id=staff.id, kind="review", step="reject",
+                                         data={"proposal_id": proposal.id}, now=NOW)
+        return staff.id
+
+
+async def _read_review(session: AsyncSession, staff_id: int) -> Any:
+    prompt = await proposals_repo.get_draft(session, member_id=staff_id, kind="review")
+    assert prompt is not None
+    return prompt
+
+
+async def _reject(session: AsyncSession, prompt: Any) -> bool:
+    # What handlers.review.on_staff_input does: consume the prompt, then the transition, in one transaction.
+    if not await proposals_repo.consume_draft(session, draft=prompt):
+        return False
+    proposal = await proposals_repo.get(session, proposal_id=int(prompt.data["proposal_id"]))
+    staff = await session.get(Member, prompt.member_id)
+    assert proposal is not None and staff is not None
+    await proposals_repo.transition(session, proposal=proposal, action=Action.REJECT, actor=Actor.STAFF,
+                                    actor_member=staff, now=NOW, tz=TZ, config=ProposalsConfig(), note="不属于受理范围")
+    return True
+
+
 FLOWS = [
     DraftFlow("checkin", _make_checkin, _read_checkin, _confirm_checkin, (StudyCheckin, CreditEntry)),
     DraftFlow("proposal", _make_proposal, _read_proposal, _submit_proposal, (Proposal,)),
     DraftFlow("broadcast", _make_broadcast, _read_broadcast, _create_broadcast, (Broadcast,)),
     DraftFlow("event", _make_event, _read_event, _check_in_event, (CreditEvent, EventAttendance, CreditEntry)),
+    DraftFlow("review", _make_review, _read_review, _reject, (Proposal, ProposalEvent), (1, 2)),  # submit, reject
     DraftFlow("dispute", _make_dispute, _read_dispute, _submit_dispute, (StudyCheckin, CreditEntry, CreditDispute)),
 ]
 flows = pytest.mark.parametrize("flow", FLOWS, ids=[f.name for f in FLOWS])
@@ -219,7 +267,7 @@ async def test_two_transactions_that_read_one_draft_record_one_effect(db: Databa
         await first.commit()
         assert not await flow.consume(second, two)  # the draft it read is gone: nothing recorded
         await second.commit()
-    assert await _count(db, *flow.effects) == (1,) * len(flow.effects)
+    assert await _count(db, *flow.effects) == flow.once
 
 
 async def _lock_waiters(db: Database) -> int:
@@ -253,7 +301,7 @@ async def test_interleaved_consumers_on_postgresql_record_one_effect(pg_url: str
             await first.commit()
             assert not await asyncio.wait_for(loser, timeout=10)
             await second.commit()
-        assert await _count(db, *flow.effects) == (1,) * len(flow.effects)
+        assert await _count(db, *flow.effects) == flow.once
     finally:
         await db.dispose()
 
@@ -275,7 +323,7 @@ async def test_concurrent_consumers_on_postgresql_record_one_effect(pg_url: str,
             one, two = await flow.read(first, member_id), await flow.read(second, member_id)
             results = await asyncio.gather(worker(first, one), worker(second, two))
         assert sorted(results) == [False, True]
-        assert await _count(db, *flow.effects) == (1,) * len(flow.effects)
+        assert await _count(db, *flow.effects) == flow.once
     finally:
         await db.dispose()
 
