@@ -34,7 +34,7 @@ from handlers.registry import CommandInfo, Feature
 from store import audit
 from store.broadcasts import audience, drafts, outbox, sender_lock
 from store.broadcasts.text import split_for_media, split_text
-from store.models import Broadcast, Member
+from store.models import Broadcast, BroadcastDraft, Member
 from store.pending import BROADCAST, Waiting
 from store.timeparse import parse_future
 
@@ -312,7 +312,7 @@ async def press(update: Update, context: BotContext, member: Member, callback: s
             await reply(update, texts.BROADCAST_TEST_SENT)
         await _send_test(context, member, data)
     elif action == "ok" and step == "preview":
-        await _confirm(update, context, member, data)
+        await _confirm(update, context, member, draft, data)
     else:
         await reply(update, texts.STALE_BUTTON)
 
@@ -337,7 +337,8 @@ async def _send_test(context: BotContext, member: Member, data: dict[str, Any]) 
         await context.bot.send_message(chat, part)
 
 
-async def _confirm(update: Update, context: BotContext, member: Member, data: dict[str, Any]) -> None:
+async def _confirm(update: Update, context: BotContext, member: Member, draft: BroadcastDraft,
+                   data: dict[str, Any]) -> None:
     services, now = context.services, context.now()
     config = services.config(BroadcastConfig)
     media = data.get("media") or [None, None]
@@ -348,8 +349,12 @@ async def _confirm(update: Update, context: BotContext, member: Member, data: di
         receipt=bool(data.get("receipt")), scheduled_at=scheduled,
         remind_after_minutes=data.get("remind") if data.get("receipt") else None, created_by=member.id,
     )
+    # The draft is consumed in the transaction that creates the broadcast: of two taps of 确认 (perhaps on
+    # two workers), the one that finds it already gone creates nothing.
+    if not await drafts.consume(context.session, draft=draft):
+        await reply(update, texts.STALE_BUTTON)
+        return
     broadcast = await outbox.create(context.session, new=new, now=now, tz=services.tz, defaults=config.defaults)
-    await drafts.discard(context.session, member_id=member.id)
     await audit.record(context.session, actor=member, action="broadcast.create", at=now,
                        target=f"broadcast:{broadcast.id}", detail={"audience": broadcast.audience_label})
     status = await outbox.status(context.session, broadcast_id=broadcast.id)

@@ -242,7 +242,8 @@ async def press(update: Update, context: BotContext, member: Member, data: str) 
         await reply(update, texts.STALE_BUTTON)  # before answering it a second time below
         return
     rules, today = rules_of(context), local_today(context)
-    await answer_press(update)  # a redelivered press was answered already: CppccBot absorbs the refusal
+    if action != "ok":  # 确认 answers once it knows whether this press recorded the check-in
+        await answer_press(update)  # a redelivered press was answered already: CppccBot absorbs the refusal
     if action == "ok":
         await _confirm(update, context, member, draft, rules, today)
     elif action == "no":
@@ -266,10 +267,15 @@ async def _confirm(
             context.session, draft=draft, rules=rules, now=context.now(), today=today
         )
     except checkins_repo.CheckinError as exc:
+        if exc.code == "stale":  # a second tap (perhaps on another worker) consumed the draft first
+            await reply(update, texts.STALE_BUTTON)
+            return
+        await answer_press(update)
         await show(update, _decline_text(exc.code, draft.minutes, rules))
         return
     total = await reports.year_total(context.session, member_id=member.id, year=today.year)
     await context.commit()
+    await answer_press(update)
     award = recorded.award
     points = award.points if award else 0
     reason = cap_reason(award)

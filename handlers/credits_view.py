@@ -196,6 +196,9 @@ async def dispute_reason(update: Update, context: BotContext, member: Member, wa
     try:
         await ledger.submit_dispute(context.session, dispute=dispute, reason=text)
     except ledger.DisputeError as exc:
+        if exc.code == "gone":  # the same reason sent twice at once: the other update submitted it
+            await reply(update, texts.STALE_BUTTON)
+            return
         await context.session.delete(dispute)
         await context.commit()
         await reply(update, texts.DISPUTE_REFUSED.get(exc.code, texts.STALE_BUTTON))

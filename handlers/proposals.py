@@ -415,9 +415,13 @@ async def _submit(update: Update, context: BotContext, member: Member, draft: Pr
         latitude=data.get("lat"), longitude=data.get("lon"), photos=data.get("photos") or [],
         embedding=vector, embedder_id=embedder_id,
     )
-    proposal = await repo.submit(context.session, member=member, item=item, now=context.now(), tz=services.tz,
-                                 config=services.config(ProposalsConfig))
-    await repo.delete_draft(context.session, draft=draft)
+    # The draft is consumed in the submission's transaction: of two taps of 确认 (perhaps on two workers),
+    # the one that finds it already gone submits nothing.
+    proposal = await repo.submit_draft(context.session, draft=draft, member=member, item=item, now=context.now(),
+                                       tz=services.tz, config=services.config(ProposalsConfig))
+    if proposal is None:
+        await reply(update, texts.PROPOSAL_DRAFT_GONE)
+        return
     await context.commit()
     await send(update, texts.PROPOSAL_SUBMITTED.format(number=proposal.number))
     if services.staff_chat_id is not None:
@@ -437,11 +441,14 @@ async def _support(update: Update, context: BotContext, member: Member, draft: P
         await reply(update, texts.STALE_BUTTON)
         return
     proposal = await repo.get(context.session, proposal_id=target_id)
-    if proposal is None or not await repo.support(context.session, proposal=proposal, member=member,
-                                                  now=context.now()):
-        await reply(update, texts.PROPOSAL_SUPPORT_FAILED)
+    if proposal is None or not repo.may_support(proposal, member):
+        await reply(update, texts.PROPOSAL_SUPPORT_FAILED)  # the draft stays: it can still be submitted
         return
-    await repo.delete_draft(context.session, draft=draft)
+    # Consumed in the transaction of the support: a second tap (perhaps on another worker) changes nothing.
+    if not await repo.consume_draft(context.session, draft=draft) or not await repo.support(
+            context.session, proposal=proposal, member=member, now=context.now()):
+        await reply(update, texts.PROPOSAL_DRAFT_GONE)
+        return
     await context.commit()
     await send(update, texts.PROPOSAL_SUPPORTED.format(number=proposal.number, title=proposal.title))
 

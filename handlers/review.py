@@ -216,7 +216,11 @@ async def on_staff_input(update: Update, context: BotContext, staff: Member, wai
         details, action = {"note": text}, Action.REJECT
     else:
         details, action = {"reply": text}, Action.ANSWER
-    await repo.delete_draft(context.session, draft=draft)
+    # Consumed in the transaction of the transition: the same reply typed twice and landing on two workers
+    # at once (or a prompt replaced meanwhile) changes the item once.
+    if not await repo.consume_draft(context.session, draft=draft):
+        await reply(update, texts.STALE_BUTTON)
+        return
     if not await apply(update, context, staff, proposal, action, **details):
         await context.commit()  # the prompt is gone either way; the item is unchanged
 

@@ -39,3 +39,21 @@ async def save(session: AsyncSession, *, member_id: int, step: str, data: dict[s
 async def discard(session: AsyncSession, *, member_id: int) -> bool:
     result = await session.execute(delete(BroadcastDraft).where(BroadcastDraft.member_id == member_id))
     return affected_rows(result) > 0
+
+
+async def consume(session: AsyncSession, *, draft: BroadcastDraft) -> bool:
+    """Delete the draft as it was read (same step, not changed since): False when another transaction (a
+    second tap of 确认, perhaps on another worker) consumed or changed it first; on PostgreSQL the DELETE
+    waits for that transaction, then matches nothing. Call it in the transaction that creates the
+    broadcast, before creating it, and create nothing when it is False."""
+    result = await session.execute(
+        delete(BroadcastDraft)
+        .where(BroadcastDraft.member_id == draft.member_id, BroadcastDraft.step == draft.step,
+               BroadcastDraft.updated_at == draft.updated_at)
+        .execution_options(synchronize_session=False)
+    )
+    if affected_rows(result) != 1:
+        return False
+    if draft in session:
+        session.expunge(draft)  # the row is gone; its loaded fields stay readable
+    return True

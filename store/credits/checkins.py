@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from store.credits.awards import AwardResult, award
 from store.credits.parsing import ParsedCheckin
 from store.credits.rules import CreditRules
+from store.db import affected_rows
 from store.models import CheckinDraft, StudyCheckin
 
 DRAFT_FIELDS = ("text", "title", "minutes", "date")  # typed by the member
@@ -94,10 +95,29 @@ class CheckinError(Exception):
         self.code = code
 
 
+async def consume_draft(session: AsyncSession, *, draft: CheckinDraft) -> bool:
+    """Delete the draft as it was read (same id, same step, not changed since): False when another
+    transaction (a second tap on another worker) consumed or changed it first. On PostgreSQL the DELETE
+    waits for that transaction and then matches nothing; the caller records nothing then."""
+    result = await session.execute(
+        delete(CheckinDraft)
+        .where(CheckinDraft.id == draft.id, CheckinDraft.member_id == draft.member_id,
+               CheckinDraft.awaiting.is_(None) if draft.awaiting is None else CheckinDraft.awaiting == draft.awaiting,
+               CheckinDraft.updated_at == draft.updated_at)
+        .execution_options(synchronize_session=False)
+    )
+    if affected_rows(result) != 1:
+        return False
+    if draft in session:
+        session.expunge(draft)  # the row is gone; its loaded fields stay readable
+    return True
+
+
 async def confirm_draft(
     session: AsyncSession, *, draft: CheckinDraft, rules: CreditRules, now: datetime, today: date
 ) -> RecordedCheckin:
-    """Turn a confirmed draft into a check-in and its ledger entry (caps applied), then drop the draft."""
+    """Turn a confirmed draft into a check-in and its ledger entry (caps applied), consuming the draft in the
+    same transaction: ``CheckinError("stale")`` (nothing recorded) when it was consumed or changed already."""
     found = rules.first_of("note" if draft.kind == "note" else "checkin")
     if found is None:
         raise CheckinError("no_rule")
@@ -117,6 +137,8 @@ async def confirm_draft(
         if len(draft.body or "") < rule.min_chars:
             raise CheckinError("note_too_short")
         requested = rule.points
+    if not await consume_draft(session, draft=draft):
+        raise CheckinError("stale")
     checkin = StudyCheckin(
         member_id=draft.member_id,
         kind=rule_id,
@@ -142,6 +164,4 @@ async def confirm_draft(
         title=draft.title,
         note="补卡" if checkin.backfill else None,
     )
-    await session.delete(draft)
-    await session.flush()
     return RecordedCheckin(checkin, result, rule_id)

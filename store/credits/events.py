@@ -22,6 +22,7 @@ from typing import Literal
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, delete, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from store import audit
@@ -209,8 +210,14 @@ async def _record(
         event_id=event.id, member_id=member_id, at=now, method=method, out_of_radius=False,
         marked_by=marked_by, reason=reason,
     )
-    session.add(attendance)
-    await session.flush()
+    try:
+        # The unique (event, member) settles two check-ins at once (a double tap, two workers): on
+        # PostgreSQL the second INSERT waits for the first transaction, then fails; it records nothing.
+        async with session.begin_nested():
+            session.add(attendance)
+    except IntegrityError:
+        existing = await _attendance(session, event_id=event.id, member_id=member_id)
+        return EventCheckin(CheckinOutcome.ALREADY, event, existing)
     result = await award(
         session, rules=rules, member_id=member_id, rule_id=event.rule_id, source_type="event",
         source_id=str(event.id), requested_points=event.points, activity_date=event_day(event, tz), at=now,
@@ -469,10 +476,11 @@ async def check_in_with_location(
     else:
         result = await _record(session, rules=rules, event=event, member_id=member_id, now=now,
                                method=attempt.method, tz=tz)
-        assert result.attendance is not None
-        result.attendance.latitude, result.attendance.longitude = latitude, longitude
-        result.attendance.distance_m = distance
-        await session.flush()
+        if result.outcome is CheckinOutcome.RECORDED:  # not ALREADY: another update recorded it first
+            assert result.attendance is not None
+            result.attendance.latitude, result.attendance.longitude = latitude, longitude
+            result.attendance.distance_m = distance
+            await session.flush()
         result = EventCheckin(result.outcome, event, result.attendance, result.award, distance)
     await log_attempt(session, member_id=member_id, event_id=event.id, method=attempt.method,
                       outcome=result.outcome, now=now)

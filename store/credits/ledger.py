@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -13,6 +13,7 @@ from store import audit
 from store.credits.awards import award
 from store.credits.reports import pace_target, totals_by_member, year_period
 from store.credits.rules import CreditRules
+from store.db import affected_rows
 from store.models import CreditDispute, CreditEntry, Member, ReminderPreference, Role
 
 
@@ -64,7 +65,8 @@ async def corrected_ids(session: AsyncSession, *, entry_ids: list[int]) -> set[i
 
 class DisputeError(Exception):
     """A dispute or correction the ledger refuses: ``adjustment`` (not disputable), ``corrected`` (already
-    corrected once), ``open`` (a dispute on this entry is open already)."""
+    corrected once), ``open`` (a dispute on this entry is open already), ``gone`` (the dispute no longer
+    waits for its reason: another transaction submitted or dropped it)."""
 
     def __init__(self, code: str) -> None:
         super().__init__(code)
@@ -118,8 +120,15 @@ async def submit_dispute(session: AsyncSession, *, dispute: CreditDispute, reaso
     await _check_disputable(session, entry=entry, other_than=dispute.id)
     try:
         async with session.begin_nested():  # the partial unique index settles a race between two submits
-            dispute.reason = reason.strip()[:1000]
-            dispute.status = "open"
+            # Conditional: of two reasons for one dispute sent at once (two workers), one opens it; on
+            # PostgreSQL the second UPDATE waits for the first transaction, then matches nothing.
+            result = await session.execute(
+                update(CreditDispute)
+                .where(CreditDispute.id == dispute.id, CreditDispute.status == "drafting")
+                .values(reason=reason.strip()[:1000], status="open")
+            )
+            if affected_rows(result) != 1:
+                raise DisputeError("gone")
     except IntegrityError:
         raise DisputeError("open") from None
     return dispute

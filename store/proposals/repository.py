@@ -8,11 +8,12 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from store import audit
+from store.db import affected_rows
 from store.models import (
     Member,
     Proposal,
@@ -87,6 +88,25 @@ async def save_draft(
 async def delete_draft(session: AsyncSession, *, draft: ProposalDraft) -> None:
     await session.delete(draft)
     await session.flush()
+
+
+async def consume_draft(session: AsyncSession, *, draft: ProposalDraft) -> bool:
+    """Delete the draft (or staff prompt) as it was read: same id, step and last change. False when another
+    transaction (a second tap, perhaps on another worker) consumed or changed it first; on PostgreSQL the
+    DELETE waits for that transaction and then matches nothing. Call it in the transaction of the effect
+    (the submission, the support, the staff action), before it, and record nothing when it is False."""
+    result = await session.execute(
+        delete(ProposalDraft)
+        .where(ProposalDraft.id == draft.id, ProposalDraft.member_id == draft.member_id,
+               ProposalDraft.kind == draft.kind, ProposalDraft.step == draft.step,
+               ProposalDraft.updated_at == draft.updated_at)
+        .execution_options(synchronize_session=False)
+    )
+    if affected_rows(result) != 1:
+        return False
+    if draft in session:
+        session.expunge(draft)  # the row is gone; its loaded fields stay readable
+    return True
 
 
 async def drafts_to_remind(session: AsyncSession, *, idle_since: datetime) -> list[ProposalDraft]:
@@ -184,6 +204,23 @@ async def submit(
     if config.webhook_enabled:
         await _queue_webhook(session, proposal=proposal, event=event, now=now)
     return proposal
+
+
+async def submit_draft(
+    session: AsyncSession,
+    *,
+    draft: ProposalDraft,
+    member: Member,
+    item: NewProposal,
+    now: datetime,
+    tz: tzinfo,
+    config: ProposalsConfig,
+) -> Proposal | None:
+    """Submit the item of ``draft`` and consume the draft, in one transaction; None (nothing stored) when
+    the draft was consumed or changed first (a second tap of 确认, perhaps on another worker)."""
+    if not await consume_draft(session, draft=draft):
+        return None
+    return await submit(session, member=member, item=item, now=now, tz=tz, config=config)
 
 
 # --- reading ------------------------------------------------------------------------------------
@@ -395,11 +432,16 @@ async def transition(
     return event
 
 
-async def support(session: AsyncSession, *, proposal: Proposal, member: Member, now: datetime) -> bool:
-    """附议: add ``member`` as a supporter; False if they are the author or already support it."""
+def may_support(proposal: Proposal, member: Member) -> bool:
+    """Whether ``member`` may second ``proposal``: an open item, not their own, not seconded by them yet."""
     if proposal.member_id == member.id or Status(proposal.status) not in lifecycle.OPEN_STATUSES:
         return False
-    if any(s.member_id == member.id for s in proposal.supporters):
+    return not any(s.member_id == member.id for s in proposal.supporters)
+
+
+async def support(session: AsyncSession, *, proposal: Proposal, member: Member, now: datetime) -> bool:
+    """附议: add ``member`` as a supporter; False if they are the author or already support it."""
+    if not may_support(proposal, member):
         return False
     proposal.supporters.append(ProposalSupporter(member_id=member.id, at=now))
     await session.flush()
