@@ -126,7 +126,11 @@ async def test_scheduled_broadcast_is_sent_after_a_restart(
     await run_due(first)
     assert all(fake.bot_calls("sendMessage", chat_id=m) == [] for m in (M1, M2, M3))
 
-    restarted = await app_factory()  # a new Application on the same database
+    # The restart: the first Application stops (its job queue too, so its sender tick cannot hold the
+    # sender lock while the new one runs), and a new one starts on the same database.
+    await first.stop()
+    await wait_idle(first)
+    restarted = await app_factory()
     services.clock = lambda: datetime(2026, 11, 27, 8, 59, tzinfo=TZ).astimezone(UTC)
     await run_due(restarted)
     assert all(fake.bot_calls("sendMessage", chat_id=m) == [] for m in (M1, M2, M3))
