@@ -12,7 +12,7 @@ from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, f
 from handlers import pending, texts
 from handlers.context import BotApplication, BotContext, services_of
 from handlers.credits_common import cap_reason, local_today, rules_of
-from handlers.guards import answer_press, parse_id, reply, require_member, show
+from handlers.guards import answer_press, notify, parse_id, reply, require_member, show
 from handlers.registry import CommandInfo, Feature
 from store.credits import checkins as checkins_repo
 from store.credits import reports
@@ -242,8 +242,8 @@ async def press(update: Update, context: BotContext, member: Member, data: str) 
         await reply(update, texts.STALE_BUTTON)  # before answering it a second time below
         return
     rules, today = rules_of(context), local_today(context)
-    if action != "ok":  # 确认 answers once it knows whether this press recorded the check-in
-        await answer_press(update)  # a redelivered press was answered already: CppccBot absorbs the refusal
+    # The spinner stops before the work (a redelivered press was answered already: CppccBot absorbs the refusal).
+    await answer_press(update)
     if action == "ok":
         await _confirm(update, context, member, draft, rules, today)
     elif action == "no":
@@ -268,14 +268,12 @@ async def _confirm(
         )
     except checkins_repo.CheckinError as exc:
         if exc.code == "stale":  # a second tap (perhaps on another worker) consumed the draft first
-            await reply(update, texts.STALE_BUTTON)
+            await notify(update, texts.STALE_BUTTON)  # the press is answered; the winner edits the card
             return
-        await answer_press(update)
         await show(update, _decline_text(exc.code, draft.minutes, rules))
         return
     total = await reports.year_total(context.session, member_id=member.id, year=today.year)
     await context.commit()
-    await answer_press(update)
     award = recorded.award
     points = award.points if award else 0
     reason = cap_reason(award)

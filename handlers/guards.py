@@ -27,6 +27,12 @@ async def reply(update: Update, text: str) -> None:
         await update.effective_message.reply_text(text)
 
 
+async def notify(update: Update, text: str) -> None:
+    """A new message in the update's chat, also after its button press was answered (a press can be answered once)."""
+    if update.effective_message is not None:
+        await update.effective_message.reply_text(text)
+
+
 async def answer_press(update: Update) -> None:
     """Answer the button press (a typed label of the button has no press to answer)."""
     if update.callback_query is not None:
