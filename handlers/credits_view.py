@@ -155,7 +155,7 @@ async def _drop_dispute(update: Update, context: BotContext, member: Member, dis
     if dispute is None or dispute.id != dispute_id:
         await reply(update, texts.STALE_BUTTON)
         return
-    await context.session.delete(dispute)
+    await ledger.drop_dispute(context.session, dispute=dispute)
     await context.commit()
     if update.callback_query is not None:
         await update.callback_query.answer()
@@ -199,7 +199,7 @@ async def dispute_reason(update: Update, context: BotContext, member: Member, wa
         if exc.code == "gone":  # the same reason sent twice at once: the other update submitted it
             await reply(update, texts.STALE_BUTTON)
             return
-        await context.session.delete(dispute)
+        await ledger.drop_dispute(context.session, dispute=dispute)
         await context.commit()
         await reply(update, texts.DISPUTE_REFUSED.get(exc.code, texts.STALE_BUTTON))
         return

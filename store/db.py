@@ -17,6 +17,7 @@ from sqlalchemy.engine import Connection, CursorResult, Result, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 from sqlalchemy.pool import NullPool
+from sqlalchemy.sql.dml import Delete
 
 log = logging.getLogger(__name__)
 
@@ -162,6 +163,19 @@ def affected_rows(result: Result[Any]) -> int:
     if not isinstance(result, CursorResult):
         raise TypeError(f"not the result of a DML statement: {type(result).__name__}")
     return int(result.rowcount or 0)
+
+
+async def delete_as_read(session: AsyncSession, row: object, statement: Delete) -> bool:
+    """Run ``statement``, a DELETE of ``row`` matching what was read (id, step, last change): False when
+    another transaction (a second tap, perhaps on another worker) consumed or changed the row first. On
+    PostgreSQL the DELETE waits for that transaction and then matches nothing; the caller records nothing
+    then. Call it in the transaction of the effect, before the effect."""
+    result = await session.execute(statement.execution_options(synchronize_session=False))
+    if affected_rows(result) != 1:
+        return False
+    if row in session:
+        session.expunge(row)  # the row is gone; its loaded fields stay readable
+    return True
 
 
 def sqlite_path(url: str) -> Path | None:

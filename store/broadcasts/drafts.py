@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from store.db import affected_rows
+from store.db import affected_rows, delete_as_read
 from store.models import BroadcastDraft, Member
 
 
@@ -46,14 +46,10 @@ async def consume(session: AsyncSession, *, draft: BroadcastDraft) -> bool:
     second tap of 确认, perhaps on another worker) consumed or changed it first; on PostgreSQL the DELETE
     waits for that transaction, then matches nothing. Call it in the transaction that creates the
     broadcast, before creating it, and create nothing when it is False."""
-    result = await session.execute(
+    return await delete_as_read(
+        session,
+        draft,
         delete(BroadcastDraft)
         .where(BroadcastDraft.member_id == draft.member_id, BroadcastDraft.step == draft.step,
                BroadcastDraft.updated_at == draft.updated_at)
-        .execution_options(synchronize_session=False)
     )
-    if affected_rows(result) != 1:
-        return False
-    if draft in session:
-        session.expunge(draft)  # the row is gone; its loaded fields stay readable
-    return True

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from store.credits.awards import AwardResult, award
 from store.credits.parsing import ParsedCheckin
 from store.credits.rules import CreditRules
-from store.db import affected_rows
+from store.db import delete_as_read
 from store.models import CheckinDraft, StudyCheckin
 
 DRAFT_FIELDS = ("text", "title", "minutes", "date")  # typed by the member
@@ -99,18 +99,14 @@ async def consume_draft(session: AsyncSession, *, draft: CheckinDraft) -> bool:
     """Delete the draft as it was read (same id, same step, not changed since): False when another
     transaction (a second tap on another worker) consumed or changed it first. On PostgreSQL the DELETE
     waits for that transaction and then matches nothing; the caller records nothing then."""
-    result = await session.execute(
+    return await delete_as_read(
+        session,
+        draft,
         delete(CheckinDraft)
         .where(CheckinDraft.id == draft.id, CheckinDraft.member_id == draft.member_id,
                CheckinDraft.awaiting.is_(None) if draft.awaiting is None else CheckinDraft.awaiting == draft.awaiting,
                CheckinDraft.updated_at == draft.updated_at)
-        .execution_options(synchronize_session=False)
     )
-    if affected_rows(result) != 1:
-        return False
-    if draft in session:
-        session.expunge(draft)  # the row is gone; its loaded fields stay readable
-    return True
 
 
 async def confirm_draft(

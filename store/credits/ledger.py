@@ -112,6 +112,11 @@ async def drafting_dispute(session: AsyncSession, *, member_id: int) -> CreditDi
     )
 
 
+async def drop_dispute(session: AsyncSession, *, dispute: CreditDispute) -> None:
+    """Delete a dispute still being drafted (the member cancelled it, or its reason was refused)."""
+    await session.delete(dispute)
+
+
 async def submit_dispute(session: AsyncSession, *, dispute: CreditDispute, reason: str) -> CreditDispute:
     """The reason arrived: the dispute is open (DisputeError if the entry got another open dispute meanwhile)."""
     entry = await session.get(CreditEntry, dispute.entry_id)

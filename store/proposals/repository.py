@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from store import audit
-from store.db import affected_rows
+from store.db import delete_as_read
 from store.models import (
     Member,
     Proposal,
@@ -95,18 +95,14 @@ async def consume_draft(session: AsyncSession, *, draft: ProposalDraft) -> bool:
     transaction (a second tap, perhaps on another worker) consumed or changed it first; on PostgreSQL the
     DELETE waits for that transaction and then matches nothing. Call it in the transaction of the effect
     (the submission, the support, the staff action), before it, and record nothing when it is False."""
-    result = await session.execute(
+    return await delete_as_read(
+        session,
+        draft,
         delete(ProposalDraft)
         .where(ProposalDraft.id == draft.id, ProposalDraft.member_id == draft.member_id,
                ProposalDraft.kind == draft.kind, ProposalDraft.step == draft.step,
                ProposalDraft.updated_at == draft.updated_at)
-        .execution_options(synchronize_session=False)
     )
-    if affected_rows(result) != 1:
-        return False
-    if draft in session:
-        session.expunge(draft)  # the row is gone; its loaded fields stay readable
-    return True
 
 
 async def drafts_to_remind(session: AsyncSession, *, idle_since: datetime) -> list[ProposalDraft]:
