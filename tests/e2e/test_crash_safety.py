@@ -29,13 +29,11 @@ from typing import Any
 
 import pytest
 from aiohttp import web
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 
 from handlers import texts
-from store.db import Database
 from store.models import (
     CreditEntry,
-    Member,
     ProcessedUpdate,
     Proposal,
     ProposalEvent,
@@ -43,10 +41,10 @@ from store.models import (
     QuestionLog,
     StudyCheckin,
 )
-from store.types import utcnow
 from tests.fakes.botapi import FakeBotApi
 from tests.fakes.faults import CrashPointBotApi, FaultyBotApi
 from tests.fakes.process import E2E_TOKEN, BotProcess, cli_env, free_port, run_cli
+from tests.support import e2e_db
 
 pytestmark = pytest.mark.real
 
@@ -77,26 +75,10 @@ class Target:
 
     async def add_members(self, telegram_ids: list[int]) -> None:
         """Migrate the database and add bound members straight into it (no CLI start needed)."""
-        db = Database(self.url)
-        try:
-            await db.upgrade()
-            now = utcnow()
-            async with db.session() as session:
-                await session.execute(insert(Member), [
-                    {"name": f"委员{n}", "sector": "经济界", "district": "城关区", "role": "member",
-                     "telegram_id": tid, "active": True, "created_at": now, "updated_at": now}
-                    for n, tid in enumerate(telegram_ids)
-                ])
-        finally:
-            await db.dispose()
+        await e2e_db.add_members(self.url, telegram_ids)
 
     async def count(self, *queries: Any) -> list[int]:
-        db = Database(self.url)
-        try:
-            async with db.session() as session:
-                return [int(await session.scalar(q) or 0) for q in queries]
-        finally:
-            await db.dispose()
+        return await e2e_db.count(self.url, *queries)
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.pg)])

@@ -27,24 +27,22 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 
 from bot.localapi import Call, JSONDict, LocalBotApi, Upload
 from handlers import texts
-from store.db import Database
 from store.models import (
     CheckinDraft,
     CreditEntry,
-    Member,
     ProcessedUpdate,
     Proposal,
     ProposalDraft,
     StudyCheckin,
 )
-from store.types import utcnow
 from tests.fakes.botapi import FakeBotApi, current_origin
 from tests.fakes.forwarder import RoundRobinForwarder
 from tests.fakes.process import E2E_TOKEN, BotProcess, cli_env, free_port, run_cli
+from tests.support import e2e_db
 from tests.support.pgserver import PgServer
 
 pytestmark = [pytest.mark.real, pytest.mark.pg]
@@ -151,26 +149,10 @@ class Cluster:
         return worker, reply
 
     async def add_members(self, telegram_ids: list[int]) -> None:
-        db = Database(self.database_url)
-        try:
-            await db.upgrade()  # before the workers start: they find the schema at head
-            now = utcnow()
-            async with db.session() as session:
-                await session.execute(insert(Member), [
-                    {"name": f"委员{n}", "sector": "经济界", "district": "城关区", "role": "member",
-                     "telegram_id": tid, "active": True, "created_at": now, "updated_at": now}
-                    for n, tid in enumerate(telegram_ids)
-                ])
-        finally:
-            await db.dispose()
+        await e2e_db.add_members(self.database_url, telegram_ids)
 
     async def count(self, *queries: Any) -> list[int]:
-        db = Database(self.database_url)
-        try:
-            async with db.session() as session:
-                return [int(await session.scalar(q) or 0) for q in queries]
-        finally:
-            await db.dispose()
+        return await e2e_db.count(self.database_url, *queries)
 
     async def stop(self) -> None:
         statuses = {}
