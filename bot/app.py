@@ -28,6 +28,7 @@ from handlers.application import CppccApplication, CppccBot
 from handlers.context import SERVICES_KEY, BotApplication, BotContext, Services, services_of
 from handlers.errors import error_handler
 from handlers.menu import publish_default_menu, publish_staff_menu
+from handlers.processed_ids import ProcessedIds
 from handlers.rate_limit import Limits, SharedRateLimiter, TimeSource
 from handlers.registry import Feature
 from handlers.update_processor import ChatOrderedUpdateProcessor
@@ -126,6 +127,8 @@ def build_application(
         .post_shutdown(_post_shutdown)
     )
     app: BotApplication = builder.build()
+    if isinstance(app, CppccApplication):  # long polling's one consumer (``webhook`` claims instead)
+        app.processed_ids = ProcessedIds()
     app.bot_data[SERVICES_KEY] = services
     app.bot_data["features"] = tuple(features)
     for feature in features:

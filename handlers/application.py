@@ -22,6 +22,7 @@ from handlers.context import (
     services_of,
     set_current_uow,
 )
+from handlers.processed_ids import ProcessedIds
 from store import updates as updates_repo
 
 log = logging.getLogger(__name__)
@@ -88,6 +89,9 @@ class CppccApplication(Application[ExtBot[int], BotContext, dict[Any, Any], dict
     # with the first writes, so an update interrupted before its first commit is applied on redelivery.
     claim_before_handling: bool = False
 
+    # Long polling (one consumer): ids above the highest mark found at start skip the is_processed query.
+    processed_ids: ProcessedIds | None = None
+
     @property
     def services(self) -> Services:
         return services_of(self)
@@ -102,7 +106,9 @@ class CppccApplication(Application[ExtBot[int], BotContext, dict[Any, Any], dict
                 claimed = await updates_repo.claim(session, update_id=update.update_id, at=services.clock())
                 await session.commit()
             else:  # the read stays the first statement of the update's transaction
-                claimed = not await updates_repo.is_processed(session, update_id=update.update_id)
+                seen = self.processed_ids
+                claimed = (seen is not None and await seen.surely_new(session, update.update_id)) or not (
+                    await updates_repo.is_processed(session, update_id=update.update_id))
             if not claimed:
                 await session.rollback()
                 log.info("update %s already processed; skipped", update.update_id)

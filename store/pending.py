@@ -37,6 +37,7 @@ from sqlalchemy import (
     exists,
     func,
     literal,
+    or_,
     select,
     true,
     type_coerce,
@@ -154,7 +155,9 @@ _latest_attempt = (
 )
 _required = select(*_row(LOCATION, EventCheckinAttempt.event_id, LOCATION_REQUIRED, EventCheckinAttempt.at)).where(
     EventCheckinAttempt.id == _latest_attempt,
-    EventCheckinAttempt.outcome.in_(_STILL_ASKED),
+    # ``or_`` of equalities, not ``in_``: an IN list is rendered anew on every execution (a "postcompile"
+    # parameter), and this statement runs for every message.
+    or_(*(EventCheckinAttempt.outcome == outcome for outcome in _STILL_ASKED)),
     ~exists().where(EventAttendance.member_id == EventCheckinAttempt.member_id,
                     EventAttendance.event_id == EventCheckinAttempt.event_id),
 )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.expression import Executable
 
@@ -16,6 +16,12 @@ from store.models.base import table_of
 async def is_processed(session: AsyncSession, *, update_id: int) -> bool:
     row = await session.scalar(select(ProcessedUpdate.update_id).where(ProcessedUpdate.update_id == update_id))
     return row is not None
+
+
+async def highest(session: AsyncSession) -> int:
+    """The highest update id marked so far (-1 when none): ids above it were never handled."""
+    found = await session.scalar(select(func.max(ProcessedUpdate.update_id)))
+    return -1 if found is None else int(found)
 
 
 _CLAIMS: dict[str, Executable] = {}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from store.credits.awards import AwardResult, award
@@ -13,6 +13,7 @@ from store.credits.parsing import ParsedCheckin
 from store.credits.rules import CreditRules
 from store.db import delete_as_read
 from store.models import CheckinDraft, StudyCheckin
+from store.types import UTCDateTime
 
 DRAFT_FIELDS = ("text", "title", "minutes", "date")  # typed by the member
 EDIT = "edit"  # the field choice (修改) is shown
@@ -99,14 +100,18 @@ async def consume_draft(session: AsyncSession, *, draft: CheckinDraft) -> bool:
     """Delete the draft as it was read (same id, same step, not changed since): False when another
     transaction (a second tap on another worker) consumed or changed it first. On PostgreSQL the DELETE
     waits for that transaction and then matches nothing; the caller records nothing then."""
-    return await delete_as_read(
-        session,
-        draft,
-        delete(CheckinDraft)
-        .where(CheckinDraft.id == draft.id, CheckinDraft.member_id == draft.member_id,
-               CheckinDraft.awaiting.is_(None) if draft.awaiting is None else CheckinDraft.awaiting == draft.awaiting,
-               CheckinDraft.updated_at == draft.updated_at)
-    )
+    params = {"draft_id": draft.id, "draft_member": draft.member_id, "draft_changed": draft.updated_at}
+    if draft.awaiting is None:
+        return await delete_as_read(session, draft, _CONSUME_CARD, params)
+    return await delete_as_read(session, draft, _CONSUME_AWAITING, params | {"draft_awaiting": draft.awaiting})
+
+
+# Built once (this runs on every confirmed check-in): the draft as read, waiting on its card or on a field.
+_CONSUME = delete(CheckinDraft).where(
+    CheckinDraft.id == bindparam("draft_id"), CheckinDraft.member_id == bindparam("draft_member"),
+    CheckinDraft.updated_at == bindparam("draft_changed", type_=UTCDateTime()))
+_CONSUME_CARD = _CONSUME.where(CheckinDraft.awaiting.is_(None))
+_CONSUME_AWAITING = _CONSUME.where(CheckinDraft.awaiting == bindparam("draft_awaiting"))
 
 
 async def confirm_draft(
