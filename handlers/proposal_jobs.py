@@ -25,8 +25,8 @@ from handlers.context import BotApplication, BotContext, Services
 from handlers.maintenance import claim_job_run
 from store import preferences
 from store.models import Member
-from store.proposals import repository as repo
 from store.proposals import photos, webhook
+from store.proposals import repository as repo
 from store.proposals.config import ProposalsConfig
 from store.proposals.warning import Warning
 

@@ -137,6 +137,8 @@ PROPOSAL_ACTION_LABELS = {
 PROPOSAL_WARNING_LABELS = {"red": "红色（逾期）", "yellow": "黄色（临近期限）", "green": "绿色", "none": "无期限"}
 PROPOSAL_PHOTO_UNAVAILABLE = "图片暂不可用"
 PROPOSAL_NO_PLACE = "未填写"
+PROPOSAL_MAP_OSM = "OpenStreetMap"
+PROPOSAL_MAP_AMAP = "高德地图"
 PROPOSAL_EXPORT_NAME = "微建议-{date}.xlsx"
 
 # ---- members --------------------------------------------------------------------------------------

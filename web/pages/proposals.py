@@ -16,7 +16,7 @@ from fastapi import APIRouter, Form, HTTPException, Request
 from starlette.responses import FileResponse, RedirectResponse, Response
 
 from store.models import Proposal
-from store.proposals import board, photos, lifecycle
+from store.proposals import board, lifecycle, photos
 from store.proposals import repository as repo
 from store.proposals.export import workbook_bytes
 from store.proposals.lifecycle import Action, Actor, InvalidTransition, Status
@@ -28,6 +28,7 @@ from web.state import Console
 
 router = APIRouter()
 DETAIL_MAX = 2000
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 ACTIONS = {a.value: a for a in (Action.ACCEPT, Action.REJECT, Action.ASSIGN, Action.ANSWER, Action.MERGE,
                                 Action.CONVERT, Action.ADOPT)}
 MISSING = {"note": "p_need_note", "unit": "p_need_unit", "reply": "p_need_reply", "target": "p_need_target"}
@@ -87,7 +88,8 @@ async def board_page(request: Request, console: ConsoleDep, staff: StaffDep, cat
     return page(request, "proposals.html", title=texts.TITLE_PROPOSAL_BOARD, staff=staff, section="proposals",
                 columns=columns, total=len(cards), counts=counts, f=f, query=_query(f),
                 categories=cfg.proposals.categories, units=known_units, authors=known_authors,
-                statuses=list(texts.PROPOSAL_STATUS_LABELS.items()), warnings=list(texts.PROPOSAL_WARNING_LABELS.items()),
+                statuses=list(texts.PROPOSAL_STATUS_LABELS.items()),
+                warnings=list(texts.PROPOSAL_WARNING_LABELS.items()),
                 today=console.clock().astimezone(cfg.tz).date().isoformat())
 
 
@@ -104,9 +106,8 @@ async def export(console: ConsoleDep, staff: StaffDep, category: str = "", unit:
     data = workbook_bytes(records, status_labels=texts.PROPOSAL_STATUS_LABELS,
                           rating_labels=texts.PROPOSAL_RATING_LABELS)
     name = texts.PROPOSAL_EXPORT_NAME.format(date=now.astimezone(cfg.tz).date().isoformat())
-    return Response(data, media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                    headers={"Content-Disposition": f"attachment; filename=proposals.xlsx; filename*=UTF-8''{quote(name)}",
-                             "Cache-Control": "no-store"})
+    disposition = f"attachment; filename=proposals.xlsx; filename*=UTF-8''{quote(name)}"
+    return Response(data, media_type=XLSX, headers={"Content-Disposition": disposition, "Cache-Control": "no-store"})
 
 
 def map_links(p: Proposal) -> list[tuple[str, str]]:
@@ -114,9 +115,10 @@ def map_links(p: Proposal) -> list[tuple[str, str]]:
     if p.latitude is None or p.longitude is None:
         return []
     lat, lon = f"{p.latitude:.6f}", f"{p.longitude:.6f}"
+    name = quote(p.place or p.number)
     return [
-        ("OpenStreetMap", f"https://www.openstreetmap.org/?mlat={lat}&mlon={lon}#map=17/{lat}/{lon}"),
-        ("高德地图", f"https://uri.amap.com/marker?position={lon},{lat}&coordinate=wgs84&name={quote(p.place or p.number)}"),
+        (texts.PROPOSAL_MAP_OSM, f"https://www.openstreetmap.org/?mlat={lat}&mlon={lon}#map=17/{lat}/{lon}"),
+        (texts.PROPOSAL_MAP_AMAP, f"https://uri.amap.com/marker?position={lon},{lat}&coordinate=wgs84&name={name}"),
     ]
 
 
