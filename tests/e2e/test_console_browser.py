@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import re
-from datetime import timedelta
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
