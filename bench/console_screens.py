@@ -27,7 +27,7 @@ from store import app_state, audit
 from store import members as members_repo
 from store import questions as questions_repo
 from store.db import Database
-from store.models import Proposal, StudyCheckin
+from store.models import Proposal, ProposalEvent, ProposalPhoto, StudyCheckin
 from store.roster import parse_roster
 from store.types import utcnow
 from web.app import create_app
@@ -64,6 +64,9 @@ PAGES = [
     ("members", "/console/members"),
     ("audit", "/console/audit"),
     ("proposals", "/console/lists/proposals"),
+    ("proposal-board", "/console/proposals"),
+    ("proposal-board-red", "/console/proposals?warning=red"),
+    ("proposal", "/console/proposals/1"),
 ]
 
 
@@ -105,10 +108,22 @@ async def seed(db: Database, kb: KnowledgeBase) -> dict[str, int]:
                  ("中小学课后服务收费不透明", "accepted", today + timedelta(days=10), None),
                  ("黄河沿岸步道照明不够", "submitted", None, None)]
         for n, (title, status, deadline, unit) in enumerate(items, start=1):
-            session.add(Proposal(number=f"WJY-{today.year}-{n:04d}", member_id=people["张明"].id, title=title,
-                                 content=title + "，建议有关部门尽快研究解决。", category="社会民生", status=status,
-                                 deadline=deadline if isinstance(deadline, date) else None, unit=unit,
-                                 created_at=now - timedelta(days=n), updated_at=now))
+            item = Proposal(number=f"WJY-{today.year}-{n:04d}", member_id=people["张明"].id, title=title,
+                            content=title + "，建议有关部门尽快研究解决。", category="社会民生", status=status,
+                            deadline=deadline if isinstance(deadline, date) else None, unit=unit,
+                            place="解放路公交站" if n == 1 else None, latitude=36.0611 if n == 1 else None,
+                            longitude=103.8343 if n == 1 else None,
+                            created_at=now - timedelta(days=n), updated_at=now)
+            item.events = [ProposalEvent(action="submit", status="submitted", actor="张明", at=now - timedelta(days=n))]
+            if status != "submitted":
+                item.events.append(ProposalEvent(action="accept", status="accepted", actor="李干事",
+                                                 at=now - timedelta(days=n, hours=-2)))
+            if status == "assigned":
+                item.events.append(ProposalEvent(action="assign", status="assigned", actor="李干事",
+                                                 at=now - timedelta(days=n, hours=-3), data={"unit": unit}))
+            if n == 1:  # a photo the bot has not downloaded yet: shown as unavailable
+                item.photos = [ProposalPhoto(position=0, file_id="AgACAgUAAxkBAAIB", file_unique_id="AQADx")]
+            session.add(item)
     return {"unbound": people["陈静"].id}
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from bot.credits_wiring import credit_rules
 from bot.proposals_wiring import proposals_config
 from bot.settings import Settings
 from store import audit
@@ -24,7 +25,7 @@ def console_config(settings: Settings) -> ConsoleConfig:
         upload_max_bytes=settings.console_upload_max_mb * 1024 * 1024,
         bot_username=settings.bot_username,
         tz=settings.tz,
-        proposals=proposals_config(settings),
+        proposals=proposals_config(settings, credit_rules=credit_rules(settings)),
     )
 
 

@@ -6,6 +6,8 @@ from bot.settings import Settings
 from store.credits.rules import CreditRules
 from store.proposals.config import ProposalsConfig
 
+PHOTO_FOLDER = "proposal-photos"  # downloaded 随手拍 photos, inside the data dir (never a served path)
+
 
 def proposals_config(settings: Settings, *, credit_rules: CreditRules | None = None) -> ProposalsConfig:
     return ProposalsConfig(
@@ -15,4 +17,5 @@ def proposals_config(settings: Settings, *, credit_rules: CreditRules | None = N
         default_deadline_days=settings.proposal_default_deadline_days,
         webhook_url=settings.proposals_webhook_url,
         webhook_secret=settings.proposals_webhook_secret,
+        photo_dir=settings.data_dir / PHOTO_FOLDER,
     )

@@ -3,13 +3,17 @@
 * the member notification outbox, drained every few seconds (also what ``proposals update`` fills);
 * one reminder per abandoned draft;
 * the daily three-colour digest to the staff chat;
-* the outbound webhook, when PROPOSALS_WEBHOOK_URL is set.
+* the outbound webhook, when PROPOSALS_WEBHOOK_URL is set;
+* photos of submitted items downloaded into the data dir (``store.proposals.photos``), for the console.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import os
 from datetime import time, timedelta
+from pathlib import Path
 
 import httpx
 from telegram import Bot, InlineKeyboardMarkup
@@ -21,8 +25,8 @@ from handlers.context import BotApplication, BotContext, Services
 from handlers.maintenance import claim_job_run
 from store import preferences
 from store.models import Member
+from store.proposals import photos, webhook
 from store.proposals import repository as repo
-from store.proposals import webhook
 from store.proposals.config import ProposalsConfig
 from store.proposals.warning import Warning
 
@@ -33,6 +37,9 @@ REMINDER_JOB = "proposals-draft-reminders"
 REMINDER_EVERY_SECONDS = 30 * 60  # one reminder round per half hour, by whichever worker comes first
 DIGEST_JOB = "proposals-digest"
 WEBHOOK_JOB = "proposals-webhook"
+PHOTOS_JOB = "proposals-photos"
+PHOTOS_INTERVAL = timedelta(seconds=3)
+PHOTO_MAX_BYTES = 20 * 1024 * 1024  # the Bot API's own download limit
 OUTBOX_INTERVAL = timedelta(seconds=3)
 DIGEST_AT = time(9, 0)
 DIGEST_LIMIT = 15
@@ -86,6 +93,48 @@ async def send_pending(bot: Bot, services: Services) -> int:
             await repo.mark_notification(session, notification_id=notification_id, now=services.clock(),
                                          error=error, give_up=give_up)
     return sent
+
+
+def _write_atomically(folder: Path, name: str, data: bytes) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    part = folder / f".{name}.part"
+    part.write_bytes(data)
+    os.replace(part, folder / name)
+
+
+async def fetch_photos(bot: Bot, services: Services) -> int:
+    """Download photos of submitted items into the photo folder of the data dir; returns how many.
+
+    Rows are claimed (committed) first, then each photo is fetched with no transaction open; a failure
+    keeps the file id and the item, and the photo is tried again later (the console shows it as
+    unavailable meanwhile)."""
+    folder = services.config(ProposalsConfig).photo_dir
+    if folder is None:
+        return 0
+    async with services.db.session() as session:
+        claimed = await photos.claim_downloads(session, now=services.clock())
+    stored = 0
+    for item in claimed:
+        try:
+            file = await bot.get_file(item.file_id)
+            if file.file_size is not None and file.file_size > PHOTO_MAX_BYTES:
+                raise ValueError("photo too large")
+            data = bytes(await file.download_as_bytearray())
+            await asyncio.to_thread(_write_atomically, folder, item.name, data)
+        except (TelegramError, OSError, ValueError) as exc:
+            log.info("photo %s of proposal %s not downloaded: %s", item.photo_id, item.proposal_id, exc)
+            async with services.db.session() as session:
+                await photos.download_failed(session, photo_id=item.photo_id, now=services.clock())
+            continue
+        async with services.db.session() as session:
+            await photos.record_download(session, photo_id=item.photo_id, name=item.name)
+        stored += 1
+    return stored
+
+
+async def download_photos(context: BotContext) -> int:
+    """Job: download the photos of newly submitted items (claimed rows, so one worker fetches each)."""
+    return await fetch_photos(context.bot, context.services)
 
 
 async def remind_drafts(context: BotContext) -> int:
@@ -193,6 +242,7 @@ def schedule(app: BotApplication) -> None:
     jobs.run_repeating(deliver_notifications, interval=OUTBOX_INTERVAL, first=timedelta(seconds=1), name=OUTBOX_JOB)
     jobs.run_repeating(remind_drafts, interval=timedelta(seconds=REMINDER_EVERY_SECONDS), first=timedelta(minutes=1),
                        name=REMINDER_JOB)
+    jobs.run_repeating(download_photos, interval=PHOTOS_INTERVAL, first=timedelta(seconds=2), name=PHOTOS_JOB)
     jobs.run_daily(send_digest, time=DIGEST_AT.replace(tzinfo=services.tz), name=DIGEST_JOB)
     if services.config(ProposalsConfig).webhook_url:
         jobs.run_repeating(deliver_webhooks, interval=timedelta(seconds=5), first=timedelta(seconds=2),

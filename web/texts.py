@@ -9,6 +9,7 @@ NAV = (
     ("home", "总览"),
     ("kb", "知识库"),
     ("qa", "问答"),
+    ("proposals", "微建议"),
     ("members", "委员"),
     ("audit", "操作记录"),
 )
@@ -26,6 +27,8 @@ TITLE_LIST = "列表"
 TITLE_CHECKINS = "本周学习打卡"
 TITLE_PROPOSALS = "办理中的建议"
 TITLE_BROADCASTS = "进行中的通知"
+TITLE_PROPOSAL_BOARD = "微建议"
+TITLE_PROPOSAL = "微建议 {number}"
 
 # ---- sign-in -----------------------------------------------------------------------------------
 SIGNIN_HOWTO = "请在与机器人的私聊中发送 /console，点击收到的登录链接（10 分钟内有效，只能使用一次）。"
@@ -61,6 +64,23 @@ FLASH: dict[str, str] = {
     "invite_renewed": "已生成新的邀请码，旧邀请码作废。",
     "import_expired": "导入预览已失效，请重新上传。",
     "self_forbidden": "不能停用自己或修改自己的角色。",
+    "p_accept": "已受理，委员会在 Telegram 收到通知。",
+    "p_reject": "已不予受理，委员会在 Telegram 收到理由。",
+    "p_assign": "已交办，委员会在 Telegram 收到承办单位和办理时限。",
+    "p_answer": "已答复，委员会在 Telegram 收到答复并请其评价。",
+    "p_merge": "已合并，相关委员会在 Telegram 收到通知。",
+    "p_convert": "已转为社情民意信息，委员会在 Telegram 收到通知。",
+    "p_adopt": "已采纳，委员会在 Telegram 收到通知。",
+    "p_refused": "这件建议当前的状态不允许这个操作（可能刚被其他人处理过），请查看最新状态。",
+    "p_need_note": "不予受理需要填写理由。",
+    "p_need_unit": "交办需要填写承办单位。",
+    "p_need_reply": "答复需要填写答复内容。",
+    "p_need_target": "请填写要并入的建议编号（例如 WJY-2026-0001），它必须仍在办理中。",
+    "p_bad_deadline": "办理时限应为今天或以后的日期，格式 YYYY-MM-DD。",
+    "p_too_long": "填写的内容过长（最多 2000 字）。",
+    "p_none_selected": "请先勾选要批量处理的建议。",
+    "p_bulk_assign": "已交办 {n} 件；{m} 件当前状态不能交办（需先受理，或已答复、已办结）。",
+    "p_bulk_merge": "已合并 {n} 件；{m} 件当前状态不能合并。",
 }
 
 # ---- overview ------------------------------------------------------------------------------------
@@ -87,6 +107,39 @@ FAQ_TOO_LONG = "问题最多 500 字，答案最多 3000 字。"
 OUTCOME_LABELS = {
     "answered": "已作答", "uncertain": "不确定", "refused": "拒答", "useless": "没用", "gap": "待处理",
 }
+
+# ---- micro-proposals ------------------------------------------------------------------------------
+# The same words as the bot's (handlers/texts.py): the console may not import handlers.
+PROPOSAL_STATUS_LABELS = {
+    "submitted": "已提交",
+    "accepted": "已受理",
+    "rejected": "不予受理",
+    "assigned": "已交办",
+    "answered": "已答复",
+    "closed": "已办结",
+    "withdrawn": "已撤回",
+    "merged": "已合并",
+    "converted": "转社情民意",
+}
+PROPOSAL_RATING_LABELS = {"satisfied": "满意", "basic": "基本满意", "dissatisfied": "不满意"}
+PROPOSAL_ACTION_LABELS = {
+    "submit": "提交",
+    "accept": "受理",
+    "reject": "不予受理",
+    "assign": "交办",
+    "answer": "答复",
+    "rate": "评价",
+    "withdraw": "撤回",
+    "merge": "合并",
+    "convert": "转社情民意",
+    "adopt": "采纳",
+}
+PROPOSAL_WARNING_LABELS = {"red": "红色（逾期）", "yellow": "黄色（临近期限）", "green": "绿色", "none": "无期限"}
+PROPOSAL_PHOTO_UNAVAILABLE = "图片暂不可用"
+PROPOSAL_NO_PLACE = "未填写"
+PROPOSAL_MAP_OSM = "OpenStreetMap"
+PROPOSAL_MAP_AMAP = "高德地图"
+PROPOSAL_EXPORT_NAME = "微建议-{date}.xlsx"
 
 # ---- members --------------------------------------------------------------------------------------
 ROLE_LABELS = {"member": "委员", "staff": "工作人员", "reviewer": "把关人", "admin": "管理员"}

@@ -20,6 +20,7 @@ from bot.proposals_wiring import proposals_config
 from bot.settings import Settings
 from handlers import texts
 from store.proposals import repository as repo
+from store.proposals.export import workbook_bytes
 from store.proposals.lifecycle import Action, Actor, InvalidTransition
 from store.types import utcnow
 
@@ -55,29 +56,8 @@ async def export_records(settings: Settings) -> list[dict[str, Any]]:
 
 
 def write_xlsx(records: list[dict[str, Any]], path: Path) -> None:
-    from openpyxl import Workbook
-    from openpyxl.worksheet.worksheet import Worksheet
-
-    book = Workbook()
-    sheet = book.active
-    assert isinstance(sheet, Worksheet)  # a new workbook has one empty worksheet
-    sheet.title = "微建议"
-    columns = ["编号", "状态", "委员", "Telegram ID", "标题", "内容", "类别", "地点", "照片", "承办单位", "办理时限",
-               "预警", "答复", "评价", "采纳", "并入", "附议人数", "提交时间"]
-    sheet.append(columns)
-    for r in records:
-        sheet.append([
-            r["number"], r["status_label"], r["member"]["name"], r["member"]["telegram_id"], r["title"], r["content"],
-            r["category"], r["place"], "\n".join(p["file_id"] for p in r["photos"]), r["unit"], r["deadline"],
-            r["warning"], r["reply"], texts.PROPOSAL_RATING_LABELS.get(r["rating"] or "", ""),
-            "是" if r["adopted"] else "", r["merged_into"], r["supporters"], r["created_at"],
-        ])
-    events = book.create_sheet("办理记录")
-    events.append(["编号", "状态", "操作人", "时间", "说明"])
-    for r in records:
-        for e in r["events"]:
-            events.append([r["number"], texts.PROPOSAL_STATUS_LABELS[e["status"]], e["actor"], e["at"], e["note"]])
-    book.save(path)
+    path.write_bytes(workbook_bytes(records, status_labels=texts.PROPOSAL_STATUS_LABELS,
+                                    rating_labels=texts.PROPOSAL_RATING_LABELS))
 
 
 def _parse_deadline(value: str | None) -> date | None:

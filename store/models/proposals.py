@@ -92,7 +92,9 @@ class ProposalSupporter(Base):
 
 
 class ProposalPhoto(Base):
-    """A photo (随手拍) kept as a Telegram file reference; ``local_path`` if it was downloaded."""
+    """A photo (随手拍): the Telegram file reference, and ``local_path`` (relative to the photo folder of the
+    data dir) once the bot downloaded it. Downloads are claimed under a lease (``fetch_after``) and retried
+    with back-off; after ``fetch_attempts`` reaches the limit the console shows "图片暂不可用"."""
 
     __tablename__ = "proposal_photos"
 
@@ -102,6 +104,8 @@ class ProposalPhoto(Base):
     file_id: Mapped[str] = mapped_column(String(256))
     file_unique_id: Mapped[str] = mapped_column(String(64))
     local_path: Mapped[str | None] = mapped_column(String(512))
+    fetch_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    fetch_after: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class ProposalDraft(Base):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from store.credits.rules import CreditRules
 
@@ -29,6 +30,8 @@ class ProposalsConfig:
     draft_reminder_hours: int = 24
     # The credit rules in force (受理 and 采纳 award points); None: the shipped defaults.
     credit_rules: CreditRules | None = None
+    # Where the bot keeps downloaded photos (``DATA_DIR/proposal-photos``); None: photos stay Telegram file ids.
+    photo_dir: Path | None = None
 
     @property
     def webhook_enabled(self) -> bool:

@@ -476,22 +476,36 @@ async def _queue_notifications(
 async def claim_notifications(
     session: AsyncSession, *, now: datetime, lease: timedelta = timedelta(minutes=5), limit: int = 20
 ) -> list[ProposalNotification]:
-    """Pending notifications, leased to this sender so a concurrent sender skips them; commit after calling."""
-    stmt = (
-        select(ProposalNotification)
-        .where(
-            ProposalNotification.sent_at.is_(None),
-            ProposalNotification.failed.is_(False),
-            (ProposalNotification.claimed_until.is_(None)) | (ProposalNotification.claimed_until <= now),
-        )
-        .order_by(ProposalNotification.id)
-        .limit(limit)
+    """Pending notifications, leased to this sender so a concurrent sender skips them; commit after calling.
+
+    Each row is taken by a conditional UPDATE on what was read (attempts and lease), so two senders (two
+    workers, or the bot and a second process) reading the same rows at once never both take one."""
+    due = (
+        ProposalNotification.sent_at.is_(None),
+        ProposalNotification.failed.is_(False),
+        (ProposalNotification.claimed_until.is_(None)) | (ProposalNotification.claimed_until <= now),
     )
-    rows = list(await session.scalars(stmt))
-    for row in rows:
-        row.claimed_until = now + lease
-        row.attempts += 1
-    await session.flush()
+    read = (await session.execute(
+        select(ProposalNotification.id, ProposalNotification.attempts, ProposalNotification.claimed_until)
+        .where(*due).order_by(ProposalNotification.id).limit(limit)
+    )).all()
+    rows: list[ProposalNotification] = []
+    for row_id, attempts, until in read:
+        same_lease = (ProposalNotification.claimed_until.is_(None) if until is None
+                      else ProposalNotification.claimed_until == until)
+        taken = await session.execute(
+            update(ProposalNotification)
+            .where(ProposalNotification.id == row_id, ProposalNotification.attempts == attempts,
+                   ProposalNotification.sent_at.is_(None), same_lease)
+            .values(claimed_until=now + lease, attempts=attempts + 1)
+            .execution_options(synchronize_session=False)
+        )
+        if getattr(taken, "rowcount", 0) != 1:
+            continue
+        row = await session.get(ProposalNotification, row_id)
+        if row is not None:
+            await session.refresh(row)
+            rows.append(row)
     return rows
 
 

@@ -1,13 +1,15 @@
 """The staff console in a real browser (Debian's headless Chromium), served by ``cppcc-bot console`` as a
 separate process, while the bot (the real Application on the fake Bot API) answers members from the same
 database and knowledge base: sign-in by /console, an upload the bot then answers from, an FAQ made from a
-gap, a roster import with a bad row."""
+gap, a roster import with a bad row; a micro-proposal handled from 已提交 through 受理 and 交办 to 已答复 in
+the browser, the member told of each step through the fake Bot API and rating the reply in Telegram."""
 
 from __future__ import annotations
 
 import asyncio
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
@@ -15,12 +17,15 @@ import pytest
 
 from bot.knowledge_wiring import knowledge_config_from
 from bot.settings import Settings
+from handlers import proposal_jobs
+from handlers import texts as bot_texts
 from handlers.console import ConsoleLinks
 from handlers.context import Services
 from knowledge.embedders import HashEmbedder
 from knowledge.service import KnowledgeBase
 from store import members as members_repo
 from store.models import Member
+from store.proposals import repository as proposals_repo
 from store.types import utcnow
 from tests.fakes.dialogue import Dialogue
 from tests.fakes.process import BotProcess, cli_env, free_port
@@ -166,3 +171,106 @@ async def test_staff_console_in_the_browser_and_the_bot_follows(
         await expect(page.locator("main")).to_contain_text("已退出登录")
         await page.goto(f"{console_process}/console/")
         await expect(page).to_have_url(re.compile(r"/console/signin$"))
+
+
+# A real 1×1 JPEG, so the browser shows the stored photo as an image.
+PIXEL = bytes.fromhex(
+    "ffd8ffe000104a46494600010100000100010000ffdb004300080606070605080707070909080a0c140d0c0b0b0c1912130f141d1a1f"
+    "1e1d1a1c1c20242e2720222c231c1c2837292c30313434341f27393d38323c2e333432ffc0000b080001000101011100ffc4001f0000"
+    "010501010101010100000000000000000102030405060708090a0bffc400b5100002010303020403050504040000017d010203000411"
+    "05122131410613516107227114328191a1082342b1c11552d1f02433627282090a161718191a25262728292a3435363738393a434445"
+    "464748494a535455565758595a636465666768696a737475767778797a838485868788898a92939495969798999aa2a3a4a5a6a7a8a9"
+    "aab2b3b4b5b6b7b8b9bac2c3c4c5c6c7c8c9cad2d3d4d5d6d7d8d9dae1e2e3e4e5e6e7e8e9eaf1f2f3f4f5f6f7f8f9faffda0008010100"
+    "003f00fbfcffd9")
+
+
+async def test_a_proposal_handled_in_the_browser_and_the_member_told_in_telegram(
+    chat: Dialogue, services: Services, roster: Callable[..., Awaitable[list[Member]]], console_process: str,
+) -> None:
+    await roster({"name": "张明", "telegram_id": 1001}, {"name": "李干事", "telegram_id": 9001, "role": "staff"})
+    from playwright.async_api import expect
+
+    jobs = chat.app.job_queue
+    assert jobs is not None
+    for name in (proposal_jobs.OUTBOX_JOB, proposal_jobs.PHOTOS_JOB):  # run by hand below, at known moments
+        for job in jobs.get_jobs_by_name(name):
+            job.enabled = False
+
+    # ---- the member files a 随手拍 in Telegram; the bot stores the photo in the data dir ------------------
+    await chat.send_photo(1001, PIXEL, caption="幸福路的路灯坏了两个月了，晚上很不安全")
+    await chat.tap(1001, bot_texts.BTN_PROPOSAL_RECORD)
+    await chat.tap(1001, "城乡建设")
+    await chat.send_location(1001, 36.06, 103.83)
+    done = await chat.tap(1001, bot_texts.BTN_CONFIRM)
+    number = re.search(r"WJY-\d{4}-\d{4}", done.text)
+    assert number, done.text
+    await proposal_jobs.fetch_photos(chat.app.bot, services)  # what the bot's job does every few seconds
+
+    async def told(since: int) -> list[str]:
+        """What the member was told since ``since`` once the bot's outbox is drained."""
+        await proposal_jobs.send_pending(chat.app.bot, services)
+        return [c.text or "" for c in chat.fake.replies_since(since, chat_id=1001)]
+
+    refused = await chat.send(1001, "/console")  # a member gets no link to the console
+    assert not LINK.search(refused.text)
+
+    async with chromium() as browser:
+        page = await browser.new_page(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+        await page.goto(f"{console_process}/console/proposals")  # signed out: the sign-in help, no data
+        await expect(page).to_have_url(re.compile(r"/console/signin$"))
+        link = LINK.search((await chat.send(9001, "/console")).text)
+        assert link
+        await page.goto(link.group(1))
+        await page.get_by_role("button", name="登录").click()
+        await page.get_by_role("navigation", name="主导航").get_by_role("link", name="微建议").click()
+        column = page.locator("section.column[data-status=submitted]")
+        await column.get_by_role("link", name=number.group(0)).click()
+        await expect(page.locator("main h1")).to_contain_text(number.group(0))
+        await expect(page.get_by_role("link", name="OpenStreetMap")).to_have_attribute(
+            "href", re.compile(r"mlat=36\.060000&mlon=103\.830000"))
+        photo = page.get_by_role("img", name="照片 1")
+        await expect(photo).to_be_visible()
+        assert await photo.evaluate("img => img.naturalWidth") == 1  # served from the stored file
+
+        # ---- 受理 → 交办 → 答复, each step told to the member in Telegram -----------------------------------
+        since = chat.fake.mark()
+        await page.get_by_role("button", name="受理", exact=True).click()
+        await expect(page.locator(".flash")).to_contain_text("已受理")
+        assert any("已受理" in t and number.group(0) in t for t in await told(since))
+        since = chat.fake.mark()
+        deadline = (services.clock().astimezone(services.tz).date() + timedelta(days=20)).isoformat()
+        assign = page.locator("form", has=page.locator("input[name=action][value=assign]"))
+        await assign.get_by_label("承办单位").fill("市城市管理局")
+        await assign.get_by_label("办理时限").fill(deadline)
+        await assign.get_by_role("button", name="交办").click()
+        await expect(page.locator(".flash")).to_contain_text("已交办")
+        await expect(page.locator("dl.facts")).to_contain_text("市城市管理局")
+        assigned = await told(since)
+        assert any("市城市管理局" in t and deadline in t for t in assigned), assigned
+        since = chat.fake.mark()
+        await page.get_by_label("答复内容").fill("已更换幸福路全部路灯，并纳入日常巡查。")
+        await page.get_by_role("button", name="答复", exact=True).click()
+        await expect(page.locator(".flash")).to_contain_text("已答复")
+        answered = await told(since)
+        assert any("已更换幸福路全部路灯" in t for t in answered), answered
+
+        # ---- the member rates the reply in Telegram; the console shows the item closed -------------------
+        rated = await chat.tap(1001, bot_texts.PROPOSAL_RATING_LABELS["satisfied"])
+        assert bot_texts.PROPOSAL_RATED.format(rating="满意", number=number.group(0)) in rated.text
+        await page.reload()
+        await expect(page.locator("dl.facts")).to_contain_text("已办结")
+        await expect(page.locator("dl.facts")).to_contain_text("满意")
+        history = page.locator("table.history")
+        for step in ("提交", "受理", "交办", "答复", "评价"):
+            await expect(history).to_contain_text(step)
+        await expect(history).to_contain_text("李干事")
+
+        # ---- the filtered list exports as xlsx ---------------------------------------------------------
+        await page.goto(f"{console_process}/console/proposals?category=城乡建设")
+        async with page.expect_download() as download_info:
+            await page.get_by_role("link", name=re.compile("导出 Excel")).click()
+        download = await download_info.value
+        assert download.suggested_filename.endswith(".xlsx")
+    async with services.db.session() as session:
+        item = await proposals_repo.get_by_number(session, number=number.group(0))
+    assert item is not None and item.status == "closed" and item.rating == "satisfied"

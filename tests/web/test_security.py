@@ -10,20 +10,37 @@ from store import console as console_repo
 from store import members as members_repo
 from store import questions as questions_repo
 from store.models import Member
+from store.proposals import repository as proposals_repo
 from tests.web.conftest import BASE, Clock, SignedIn, csrf_of, new_link
 from web import texts
 from web.security import COOKIE
 from web.state import Console
 
 SignIn = Callable[[httpx.AsyncClient, Member], Awaitable[SignedIn]]
+# 微建议: every page and form (item 1 is filed by the tests that use them)
+PROPOSAL_PAGES = ("/console/proposals", "/console/proposals?warning=red", "/console/proposals/export.xlsx",
+                  "/console/proposals/1", "/console/proposals/1/photos/1")
+PROPOSAL_POSTS = (("/console/proposals/1/act", {"action": "accept"}),
+                  ("/console/proposals/bulk", {"op": "assign", "unit": "市交通运输局", "ids": "1"}))
+
+
+async def _file_one(console: Console, member: Member) -> None:
+    async with console.db.session() as session:
+        await proposals_repo.submit(session, member=member, now=console.clock(), tz=console.config.tz,
+                                    config=console.config.proposals,
+                                    item=proposals_repo.NewProposal(title="路灯坏了", content="幸福路的路灯坏了",
+                                                                    category="城乡建设",
+                                                                    photos=[{"file_id": "F", "file_unique_id": "U"}]))
 
 
 async def test_pages_need_a_session(client: httpx.AsyncClient, people: dict[str, Member]) -> None:
-    for path in ("/console/", "/console/kb", "/console/qa", "/console/members", "/console/audit"):
+    for path in ("/console/", "/console/kb", "/console/qa", "/console/members", "/console/audit", *PROPOSAL_PAGES):
         response = await client.get(path)
         assert response.status_code == 303 and response.headers["location"] == "/console/signin"
     response = await client.post("/console/qa/faq", data={"question": "q", "answer": "a"})
     assert response.status_code == 401
+    for path, form in PROPOSAL_POSTS:
+        assert (await client.post(path, data=form)).status_code == 401, path
     help_page = await client.get("/console/signin")
     assert "/console" in help_page.text and texts.SIGNIN_HOWTO in help_page.text
 
@@ -242,3 +259,59 @@ async def test_uploads_cannot_escape_the_upload_folder(client: httpx.AsyncClient
     assert [p.name for p in stored] == ["passwd.md"]
     assert all(p.is_relative_to(console.config.upload_dir) for p in stored)
     assert not (console.config.data_dir.parent / "escape.md").exists()
+
+
+async def test_proposal_pages_refuse_members_and_signed_out_users(
+    make_client: Callable[..., httpx.AsyncClient], console: Console, sign_in: SignIn, people: dict[str, Member]
+) -> None:
+    await _file_one(console, people["member"])
+    async with make_client() as client:
+        for path in PROPOSAL_PAGES:  # signed out: the sign-in help, never the data
+            response = await client.get(path)
+            assert response.status_code == 303 and response.headers["location"] == "/console/signin", path
+        for path, form in PROPOSAL_POSTS:
+            assert (await client.post(path, data=form)).status_code == 401, path
+        staff = await sign_in(client, people["staff"])
+        # a member (a staff member demoted meanwhile) is refused on every page and form at once
+        async with console.db.session() as session:
+            await members_repo.set_role(session, member_id=people["staff"].id, role=people["member"].role_enum,
+                                        now=console.clock())
+        for path in PROPOSAL_PAGES:
+            response = await client.get(path)
+            assert response.status_code == 303 and response.headers["location"] == "/console/signin", path
+        for path, form in PROPOSAL_POSTS:
+            assert (await staff.post(path, form)).status_code == 401, path
+    async with console.db.session() as session:
+        item = await proposals_repo.get(session, proposal_id=1)
+    assert item is not None and item.status == "submitted" and [e.action for e in item.events] == ["submit"]
+
+
+async def test_proposal_forms_need_the_csrf_token(client: httpx.AsyncClient, console: Console, sign_in: SignIn,
+                                                  people: dict[str, Member]) -> None:
+    await _file_one(console, people["member"])
+    me = await sign_in(client, people["staff"])
+    for path, form in PROPOSAL_POSTS:
+        for bad in ({}, {"csrf": ""}, {"csrf": "x" * 43}):
+            refused = await client.post(path, data={**form, **bad})
+            assert refused.status_code == 403 and texts.CSRF_FAILED in refused.text, path
+        refused = await me.post(path, form, headers={"Origin": "https://evil.example"})
+        assert refused.status_code == 403, path
+    async with console.db.session() as session:
+        item = await proposals_repo.get(session, proposal_id=1)
+    assert item is not None and item.status == "submitted"
+    assert (await me.post("/console/proposals/1/act", {"action": "accept"})).status_code == 303
+
+
+async def test_member_written_proposal_text_is_escaped(client: httpx.AsyncClient, console: Console,
+                                                       sign_in: SignIn, people: dict[str, Member]) -> None:
+    async with console.db.session() as session:
+        await proposals_repo.submit(session, member=people["member"], now=console.clock(), tz=console.config.tz,
+                                    config=console.config.proposals,
+                                    item=proposals_repo.NewProposal(title="<script>alert(1)</script>",
+                                                                    content="<img src=x onerror=alert(2)>",
+                                                                    category="其他", place="<b>x</b>"))
+    await sign_in(client, people["staff"])
+    for path in ("/console/proposals", "/console/proposals/1", "/console/proposals?q=<script>"):
+        html = (await client.get(path)).text
+        assert "<script>alert" not in html and "<img src=x" not in html and "<b>x</b>" not in html, path
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in (await client.get("/console/proposals/1")).text
