@@ -16,6 +16,7 @@ from handlers.registry import CommandInfo, Feature
 from store.credits import reports
 from store.learning import materials as materials_repo
 from store.learning import reading as reading_repo
+from store.learning import stats as learning_stats
 from store.models import LearningMaterial, Member, MaterialReading
 
 PREFIX = "learn"
@@ -195,6 +196,24 @@ async def _finish(update: Update, context: BotContext, member: Member, material_
     text += "\n" + texts.CHECKIN_YEAR_TOTAL.format(total=total, target=rules.annual_target)
     await answer_press(update)
     await notify(update, text)
+
+
+def _median(seconds: int | None) -> str:
+    return texts.LEARN_STATS_NONE if seconds is None else _duration(seconds)
+
+
+async def learning_stats_lines(context: BotContext, *, today: date, top: int = 5) -> list[str]:
+    """The library's figures for staff /stats: totals, members missing required reading, the most opened."""
+    overview = await learning_stats.overview(context.session, today=today)
+    per_material = await learning_stats.material_stats(context.session)
+    lines = [texts.LEARN_STATS_HEAD.format(materials=overview.materials, opened=overview.opened,
+                                           finished=overview.finished, median=_median(overview.median_seconds)),
+             texts.LEARN_STATS_MISSING.format(count=overview.required_missing_members)]
+    for item in sorted(per_material, key=lambda s: (-s.opened, -s.material.id))[:top]:
+        if item.opened:
+            lines.append(texts.LEARN_STATS_MATERIAL.format(title=item.material.title, opened=item.opened,
+                                                           finished=item.finished, median=_median(item.median_seconds)))
+    return lines
 
 
 @require_member

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import date, timedelta
+from pathlib import Path
 
 import pytest
+from openpyxl import load_workbook
 from sqlalchemy import select
 
+from bot.commands.credits import build_report, write_xlsx
+from bot.settings import Settings
 from handlers import texts
 from handlers.context import Services
 from store.credits import reports
@@ -212,3 +216,32 @@ async def test_self_reported_checkin_is_labelled(chat: Dialogue, people: None, s
     async with services.db.session() as session:
         checkin = (await session.scalars(select(StudyCheckin))).one()
     assert checkin.evidence == "self_report" and checkin.material_id is None
+
+
+async def test_stats_and_credit_report_show_learning_by_evidence(
+    chat: Dialogue, people: None, services: Services, clock: TestClock, settings: Settings, tmp_path: Path
+) -> None:
+    today = date(2026, 11, 25)
+    await add_material(services, title="必学读本", body="第一条 短文。", required=(today, today + timedelta(60)))
+    await chat.send(MEMBER, "/learn")
+    await chat.tap(MEMBER, texts.BTN_LEARN_REQUIRED)
+    await chat.tap(MEMBER, "1. 必学读本")
+    clock.advance(minutes=30)
+    await chat.tap(MEMBER, texts.BTN_LEARN_DONE)
+    await chat.send(OTHER, "今天学习了《政协章程》45分钟")
+    await chat.tap(OTHER, texts.BTN_CONFIRM)
+    stats = await chat.send(STAFF, "/stats")
+    assert "学习资料：1 份；打开 1 次，学完 1 次，阅读时长中位数 30 分钟" in stats.text
+    assert "有必学资料未完成的委员：1 人" in stats.text  # 王芳 has not read it
+    assert "· 《必学读本》打开 1，学完 1，中位数 30 分钟" in stats.text
+    report, detail = await build_report(settings, "2026")
+    by_name = {m["name"]: m for m in report["members"]}
+    assert by_name["张明"]["by_evidence"]["reading"] == 2 and by_name["张明"]["by_evidence"]["self_report"] == 0
+    assert by_name["王芳"]["by_evidence"]["self_report"] == 2 and by_name["王芳"]["by_evidence"]["reading"] == 0
+    assert sorted(row[-1] for row in detail) == ["自报", "阅读"]
+    path = tmp_path / "report.xlsx"
+    write_xlsx(path, report, detail, default_rules())
+    book = load_workbook(path)
+    head = [c.value for c in book["汇总"][1]]
+    assert "依据：阅读" in head and "依据：自报" in head
+    assert book["明细"]["O1"].value == "依据"
