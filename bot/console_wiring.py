@@ -25,6 +25,7 @@ def console_config(settings: Settings) -> ConsoleConfig:
         bot_username=settings.bot_username,
         tz=settings.tz,
         proposals=proposals_config(settings),
+        topics=tuple(settings.broadcast_topics),
     )
 
 
