@@ -12,6 +12,7 @@ import re
 PAGE_CHARS = 700
 _MIN_FILL = PAGE_CHARS // 3  # below this a page takes the next article's start anyway
 _ARTICLE = re.compile(r"^\s*第[一二三四五六七八九十百千零〇两\d]+条")
+_HEADING = re.compile(r"^\s*#{1,6}\s+")  # Markdown heading marks of loaded files
 _SENTENCE = re.compile(r"(?<=[。！？；!?;])")
 
 
@@ -38,7 +39,8 @@ def _sentences(paragraph: str, limit: int) -> list[str]:
 
 def split_pages(text: str, *, limit: int = PAGE_CHARS) -> list[str]:
     """The pages of ``text`` (at least one page, possibly empty)."""
-    paragraphs = [p.strip() for p in re.split(r"\n\s*\n|\n", text.replace("\r\n", "\n")) if p.strip()]
+    lines = re.split(r"\n\s*\n|\n", text.replace("\r\n", "\n"))
+    paragraphs = [p for p in (_HEADING.sub("", line).strip() for line in lines) if p]
     pages: list[str] = []
     current: list[str] = []
     size = 0
