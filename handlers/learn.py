@@ -17,7 +17,7 @@ from store.credits import reports
 from store.learning import materials as materials_repo
 from store.learning import reading as reading_repo
 from store.learning import stats as learning_stats
-from store.models import LearningMaterial, Member, MaterialReading
+from store.models import LearningMaterial, MaterialReading, Member
 
 PREFIX = "learn"
 LISTS = ("continue", "required", "new")

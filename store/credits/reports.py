@@ -257,7 +257,8 @@ async def entry_evidence(session: AsyncSession, *, entries: list[CreditEntry]) -
     out = {}
     for entry in entries:
         if entry.source_type == "checkin":
-            out[entry.id] = kinds.get(int(entry.source_id), "self_report") if entry.source_id.isdigit() else "self_report"
+            found = kinds.get(int(entry.source_id)) if entry.source_id.isdigit() else None
+            out[entry.id] = found or "self_report"
         else:
             out[entry.id] = entry.source_type
     return out

@@ -15,7 +15,7 @@ from store import audit
 from store.credits.rules import default_rules
 from store.learning import materials as materials_repo
 from store.learning import reading as reading_repo
-from store.models import Member
+from store.models import LearningMaterial, Member
 from tests.web.conftest import Clock, SignedIn
 from web.state import Console
 
@@ -29,7 +29,7 @@ def _with_topics(console: Console) -> None:
     console.config = dataclasses.replace(console.config, topics=TOPICS)
 
 
-async def _materials(console: Console) -> list[materials_repo.LearningMaterial]:
+async def _materials(console: Console) -> list[LearningMaterial]:
     async with console.db.session() as session:
         return await materials_repo.all_materials(session)
 
@@ -83,7 +83,6 @@ async def test_add_text_link_and_required_then_retire(
 
 async def test_add_from_the_knowledge_base_and_from_a_file(
     client: httpx.AsyncClient, console: Console, kb: KnowledgeBase, sign_in: SignIn, people: dict[str, Member],
-    tmp_path: object,
 ) -> None:
     console.knowledge = kb
     me = await sign_in(client, people["staff"])
@@ -91,7 +90,8 @@ async def test_add_from_the_knowledge_base_and_from_a_file(
                                  files=[("files", ("履职手册.md", DOC.encode(), "text/markdown"))])
     assert uploaded.status_code == 200
     assert "委员履职手册（履职手册.md）" in (await client.get("/console/learning")).text
-    from_kb = await me.post("/console/learning/add", {"kind": "kb", "kb_source": "履职手册.md", "estimated_minutes": "5"})
+    from_kb = await me.post("/console/learning/add",
+                            {"kind": "kb", "kb_source": "履职手册.md", "estimated_minutes": "5"})
     assert from_kb.status_code == 303
     document = Document()
     document.add_paragraph("第一条 委员应当学习宪法。")
