@@ -3,16 +3,23 @@ inside Telegram, and 学完打卡 through the credit rules."""
 
 from __future__ import annotations
 
+import asyncio
+import re
+import tempfile
 from datetime import date
+from pathlib import Path
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.ext import CallbackQueryHandler, CommandHandler, filters
+from telegram.error import TelegramError
+from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from handlers import texts
 from handlers.context import BotApplication, BotContext
 from handlers.credits_common import local_today, rules_of
 from handlers.guards import answer_press, notify, parse_id, reply, require_member, show
 from handlers.registry import CommandInfo, Feature
+from knowledge.loaders import SUPPORTED_SUFFIXES, LoaderError, load
+from store import audit
 from store.credits import reports
 from store.learning import materials as materials_repo
 from store.learning import reading as reading_repo
@@ -20,6 +27,7 @@ from store.learning import stats as learning_stats
 from store.models import LearningMaterial, MaterialReading, Member
 
 PREFIX = "learn"
+UPLOAD_MAX_MB = 10
 LISTS = ("continue", "required", "new")
 MAX_BUTTON_TITLE = 24
 
@@ -239,13 +247,118 @@ async def learn_button(update: Update, context: BotContext, member: Member) -> N
         await _show_page(update, context, member, first, int(parts[3]))
     elif action == "done" and len(parts) == 3 and first is not None:
         await _finish(update, context, member, first)
+    elif action in ("pub", "drop") and len(parts) == 3 and first is not None and member.is_staff:
+        await _draft_press(update, context, member, action, first)
     else:
         await reply(update, texts.STALE_BUTTON)
+
+
+# --- staff: a file sent to the bot becomes a draft material, published with 确认 --------------------------
+
+
+def parse_caption(caption: str) -> tuple[str, list[str], int | None]:
+    """``标题 | 主题、主题 | 30分钟`` → (title, topics, minutes); topics and minutes may be left out."""
+    parts = [p.strip() for p in re.split(r"[|｜]", caption)]
+    title = parts[0] if parts else ""
+    topics = [t for t in re.split(r"[、,，\s]+", parts[1]) if t] if len(parts) > 1 else []
+    minutes = None
+    if len(parts) > 2 and parts[2]:
+        digits = re.fullmatch(r"(\d{1,4})\s*(?:分钟|分|min)?", parts[2])
+        minutes = int(digits.group(1)) if digits else 0
+    return title, topics, minutes
+
+
+def _read_file(name: str, data: bytes) -> str:
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / ("upload" + Path(name).suffix.lower())
+        path.write_bytes(data)
+        return load(path).text
+
+
+async def staff_document(update: Update, context: BotContext) -> None:
+    """A document with a caption: from staff, a draft learning material to confirm; from anyone else, the
+    reply any unsupported message gets."""
+    message = update.effective_message
+    member = await context.member(update)
+    if message is None or message.document is None:
+        return
+    if member is None or not member.is_staff:
+        await reply(update, texts.UNBOUND if member is None else
+                    texts.UNSUPPORTED_MEDIA.format(kind=texts.MEDIA_KINDS["document"]))
+        return
+    document = message.document
+    name = document.file_name or ""
+    title, topics, minutes = parse_caption(message.caption or "")
+    catalogue = _catalogue(context)
+    if not title or Path(name).suffix.lower() not in SUPPORTED_SUFFIXES:
+        await reply(update, texts.LEARN_UPLOAD_HOWTO)
+        return
+    unknown = next((t for t in topics if t not in catalogue), None)
+    if unknown is not None:
+        await reply(update, texts.LEARN_UPLOAD_BAD_TOPIC.format(topic=unknown, topics="、".join(catalogue)))
+        return
+    if minutes is not None and not 1 <= minutes <= materials_repo.MAX_MINUTES:
+        await reply(update, texts.LEARN_UPLOAD_BAD_MINUTES)
+        return
+    if (document.file_size or 0) > UPLOAD_MAX_MB * 1024 * 1024:
+        await reply(update, texts.LEARN_UPLOAD_TOO_BIG.format(limit=UPLOAD_MAX_MB))
+        return
+    await context.before_network()
+    try:
+        file = await document.get_file()
+        data = bytes(await file.download_as_bytearray())
+        body = await asyncio.to_thread(_read_file, name, data)
+    except (TelegramError, LoaderError, OSError):
+        await reply(update, texts.LEARN_UPLOAD_UNREADABLE)
+        return
+    try:
+        material = await materials_repo.create_material(
+            context.session, created_by=member.id, now=context.now(), catalogue=catalogue, draft=True,
+            data=materials_repo.MaterialInput(
+                title=title, kind="file", body=body, topics=topics, file_name=name[:255],
+                estimated_minutes=minutes or materials_repo.estimate_minutes(body)),
+        )
+    except materials_repo.MaterialError:
+        await reply(update, texts.LEARN_UPLOAD_UNREADABLE)
+        return
+    await context.commit()
+    text = texts.LEARN_DRAFT.format(
+        title=material.title, source=material.source_label, minutes=material.estimated_minutes,
+        topics="、".join(material.topics) or texts.LEARN_DRAFT_NO_TOPICS,
+        pages=len(materials_repo.pages_of(material)))
+    await message.reply_text(text, reply_markup=_markup([[(texts.BTN_CONFIRM, f"{PREFIX}:pub:{material.id}"),
+                                                          (texts.BTN_CANCEL, f"{PREFIX}:drop:{material.id}")]]))
+
+
+async def _draft_press(update: Update, context: BotContext, staff: Member, action: str, material_id: int) -> None:
+    draft = await materials_repo.get_draft(context.session, material_id=material_id, created_by=staff.id)
+    if draft is None:
+        await context.commit()
+        await reply(update, texts.STALE_BUTTON)
+        return
+    title = draft.title
+    if action == "pub":
+        done = await materials_repo.publish_draft(context.session, material_id=material_id, created_by=staff.id,
+                                                  now=context.now())
+    else:
+        done = await materials_repo.drop_draft(context.session, material_id=material_id, created_by=staff.id)
+    if not done:  # the other tap (perhaps on another worker) handled it first
+        await context.commit()
+        await reply(update, texts.STALE_BUTTON)
+        return
+    if action == "pub":
+        await audit.record(context.session, actor=staff, action="learning.add", at=context.now(),
+                           target=f"material:{material_id}", detail={"title": title[:200], "via": "telegram"})
+    await context.commit()
+    await answer_press(update)
+    await show(update, texts.LEARN_DRAFT_PUBLISHED.format(title=title) if action == "pub"
+               else texts.LEARN_DRAFT_DROPPED)
 
 
 def register(app: BotApplication) -> None:
     private = filters.ChatType.PRIVATE
     app.add_handler(CommandHandler("learn", learn_command, filters=private))
+    app.add_handler(MessageHandler(private & filters.Document.ALL & filters.CAPTION, staff_document))
     app.add_handler(CallbackQueryHandler(learn_button, pattern=rf"^{PREFIX}:"))
 
 

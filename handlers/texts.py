@@ -571,3 +571,18 @@ LEARN_STATS_HEAD = "学习资料：{materials} 份；打开 {opened} 次，学�
 LEARN_STATS_MISSING = "有必学资料未完成的委员：{count} 人"
 LEARN_STATS_MATERIAL = "· 《{title}》打开 {opened}，学完 {finished}，中位数 {median}"
 LEARN_STATS_NONE = "-"
+LEARN_DRAFT = (
+    "学习资料草稿：\n标题：{title}\n出处：《{source}》\n主题：{topics}\n预计阅读：约 {minutes} 分钟\n共 {pages} 页\n"
+    "确认后委员即可在 /learn 中阅读。"
+)
+LEARN_DRAFT_NO_TOPICS = "（未标注）"
+LEARN_DRAFT_PUBLISHED = "已发布学习资料《{title}》，委员发送 /learn 即可阅读。"
+LEARN_DRAFT_DROPPED = "已取消，这份资料没有发布。"
+LEARN_UPLOAD_HOWTO = (
+    "添加学习资料：发送 .docx .pdf .txt .md .html 文件，并在说明中写：标题 | 主题 | 分钟数，"
+    "例如：政协章程学习读本 | 理论学习 | 30（主题和分钟数可省略）。"
+)
+LEARN_UPLOAD_BAD_TOPIC = "主题“{topic}”不在可选主题中。可选：{topics}"
+LEARN_UPLOAD_BAD_MINUTES = "预计阅读时间须为 1 至 600 分钟，例如：政协章程学习读本 | 理论学习 | 30"
+LEARN_UPLOAD_TOO_BIG = "文件过大（上限 {limit} MB）。"
+LEARN_UPLOAD_UNREADABLE = "无法读取这个文件（只接受有文字的 .docx .pdf .txt .md .html）。"

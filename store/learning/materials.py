@@ -6,11 +6,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from store.db import affected_rows
 from store.learning.pages import split_pages
 from store.models import LearningMaterial
+from store.models.base import table_of
 from store.models.learning import MATERIAL_KINDS
 
 MAX_TITLE = 200
@@ -68,9 +70,10 @@ def validate(data: MaterialInput, *, catalogue: Sequence[str] = ()) -> None:
 
 async def create_material(
     session: AsyncSession, *, data: MaterialInput, created_by: int | None, now: datetime,
-    catalogue: Sequence[str] = (),
+    catalogue: Sequence[str] = (), draft: bool = False,
 ) -> LearningMaterial:
-    """Validate and add a material (active at once)."""
+    """Validate and add a material: active at once, or a ``draft`` (a file sent to the bot) that waits for
+    ``publish_draft``."""
     validate(data, catalogue=catalogue)
     title = data.title.strip()
     material = LearningMaterial(
@@ -88,7 +91,8 @@ async def create_material(
         required_label=(data.required_label or "").strip()[:64] or None,
         created_by=created_by,
         created_at=now,
-        active=True,
+        active=not draft,
+        draft=draft,
     )
     session.add(material)
     await session.flush()
@@ -106,6 +110,8 @@ async def get_material(
 
 async def set_active(session: AsyncSession, *, material_id: int, active: bool) -> LearningMaterial | None:
     material = await session.get(LearningMaterial, material_id)
+    if material is not None and material.draft:
+        return None
     if material is not None:
         material.active = active
         await session.flush()
@@ -114,7 +120,8 @@ async def set_active(session: AsyncSession, *, material_id: int, active: bool) -
 
 async def all_materials(session: AsyncSession, *, active_only: bool = False) -> list[LearningMaterial]:
     """Every material, newest first (the console's list; a committee has tens to hundreds)."""
-    stmt = select(LearningMaterial).order_by(LearningMaterial.created_at.desc(), LearningMaterial.id.desc())
+    stmt = (select(LearningMaterial).where(LearningMaterial.draft.is_(False))
+            .order_by(LearningMaterial.created_at.desc(), LearningMaterial.id.desc()))
     if active_only:
         stmt = stmt.where(LearningMaterial.active.is_(True))
     return list(await session.scalars(stmt))
@@ -173,3 +180,34 @@ def join_chunks(texts: Sequence[str]) -> str:
             if line.strip() and (not lines or line != lines[-1]) and not (line.endswith(("：", ":")) and line in lines):
                 lines.append(line)
     return "\n".join(lines)
+
+
+async def get_draft(session: AsyncSession, *, material_id: int, created_by: int) -> LearningMaterial | None:
+    """A draft the staff member ``created_by`` sent to the bot (None when published, dropped or not theirs)."""
+    material = await session.get(LearningMaterial, material_id)
+    return material if material is not None and material.draft and material.created_by == created_by else None
+
+
+async def publish_draft(session: AsyncSession, *, material_id: int, created_by: int, now: datetime) -> bool:
+    """确认 on the draft card: a conditional UPDATE (still a draft) whose rowcount is checked, so a double tap
+    on two workers publishes once and the loser gets False."""
+    table = table_of(LearningMaterial)
+    result = await session.execute(
+        update(table).where(table.c.id == material_id, table.c.created_by == created_by, table.c.draft.is_(True))
+        .values(draft=False, active=True, created_at=now).execution_options(synchronize_session=False)
+    )
+    return affected_rows(result) == 1
+
+
+async def drop_draft(session: AsyncSession, *, material_id: int, created_by: int) -> bool:
+    table = table_of(LearningMaterial)
+    result = await session.execute(
+        delete(table).where(table.c.id == material_id, table.c.created_by == created_by, table.c.draft.is_(True))
+        .execution_options(synchronize_session=False)
+    )
+    return affected_rows(result) == 1
+
+
+def estimate_minutes(body: str, *, chars_per_minute: int = 400) -> int:
+    """A reading time for a text nobody estimated: about 400 Chinese characters a minute."""
+    return max(1, min(MAX_MINUTES, -(-len(body) // chars_per_minute)))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Date, ForeignKey, Integer, String, Text, UniqueConstraint, true
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Integer, String, Text, UniqueConstraint, false, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from store.models.base import Base
@@ -41,6 +41,8 @@ class LearningMaterial(Base):
     created_by: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    # A file a staff member sent to the bot, shown back for 确认 (inactive until published; never listed).
+    draft: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class MaterialReading(Base):

@@ -245,3 +245,38 @@ async def test_stats_and_credit_report_show_learning_by_evidence(
     head = [c.value for c in book["汇总"][1]]
     assert "依据：阅读" in head and "依据：自报" in head
     assert book["明细"]["O1"].value == "依据"
+
+
+async def test_staff_sends_a_file_and_publishes_it(
+    chat: Dialogue, people: None, services: Services, tmp_path: Path
+) -> None:
+    source = tmp_path / "读本.md"
+    source.write_text("# 政协章程学习读本\n\n" + article_text(), encoding="utf-8")
+    member_try = await chat.send_document(MEMBER, source, caption="我的读书笔记")
+    assert member_try.text == texts.UNSUPPORTED_MEDIA.format(kind="文件")
+    howto = await chat.send_document(STAFF, source, caption=" | 理论学习")
+    assert howto.text == texts.LEARN_UPLOAD_HOWTO
+    bad_topic = await chat.send_document(STAFF, source, caption="政协章程学习读本 | 炒股")
+    assert "主题“炒股”不在可选主题中" in bad_topic.text
+    bad_minutes = await chat.send_document(STAFF, source, caption="政协章程学习读本 | 理论学习 | 很久")
+    assert bad_minutes.text == texts.LEARN_UPLOAD_BAD_MINUTES
+    card = await chat.send_document(STAFF, source, caption="政协章程学习读本 | 理论学习 | 30分钟")
+    assert "标题：政协章程学习读本" in card.text and "约 30 分钟" in card.text and "共 3 页" in card.text
+    assert card.buttons == [texts.BTN_CONFIRM, texts.BTN_CANCEL]
+    assert (await chat.send(MEMBER, "/learn")).text == texts.LEARN_EMPTY  # a draft is not listed
+    published = await chat.tap(STAFF, texts.BTN_CONFIRM)
+    assert "已发布学习资料《政协章程学习读本》" in published.text
+    async with services.db.session() as session:
+        [material] = await materials_repo.all_materials(session)
+    again = await chat.press(STAFF, f"learn:pub:{material.id}")  # a second tap
+    assert again.text == texts.STALE_BUTTON
+    assert material.kind == "file" and material.file_name == "读本.md" and material.topics == ["理论学习"]
+    menu = await chat.send(MEMBER, "/learn")
+    assert "共 1 份资料" in menu.text
+    forged = await chat.press(MEMBER, f"learn:pub:{material.id}")
+    assert forged.text == texts.STALE_BUTTON
+    await chat.send_document(STAFF, source, caption="另一份")
+    dropped = await chat.tap(STAFF, texts.BTN_CANCEL)
+    assert dropped.text == texts.LEARN_DRAFT_DROPPED
+    async with services.db.session() as session:
+        assert [m.title for m in await materials_repo.all_materials(session)] == ["政协章程学习读本"]

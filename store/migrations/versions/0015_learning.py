@@ -37,6 +37,7 @@ def upgrade() -> None:
         sa.Column("created_by", sa.Integer(), nullable=True),
         sa.Column("created_at", UTCDateTime(), nullable=False),
         sa.Column("active", sa.Boolean(), server_default=sa.true(), nullable=False),
+        sa.Column("draft", sa.Boolean(), server_default=sa.false(), nullable=False),
         sa.ForeignKeyConstraint(
             ["created_by"], ["members.id"], name=op.f("fk_learning_materials_created_by_members"),
             ondelete="SET NULL",
