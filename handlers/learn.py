@@ -13,7 +13,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import TelegramError
 from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
-from handlers import texts
+from handlers import pending, texts
 from handlers.context import BotApplication, BotContext
 from handlers.credits_common import local_today, rules_of
 from handlers.guards import answer_press, notify, parse_id, reply, require_member, show
@@ -25,6 +25,7 @@ from store.learning import materials as materials_repo
 from store.learning import reading as reading_repo
 from store.learning import stats as learning_stats
 from store.models import LearningMaterial, MaterialReading, Member
+from store.pending import LEARNING, Waiting
 
 PREFIX = "learn"
 UPLOAD_MAX_MB = 10
@@ -326,8 +327,7 @@ async def staff_document(update: Update, context: BotContext) -> None:
         title=material.title, source=material.source_label, minutes=material.estimated_minutes,
         topics="、".join(material.topics) or texts.LEARN_DRAFT_NO_TOPICS,
         pages=len(materials_repo.pages_of(material)))
-    await message.reply_text(text, reply_markup=_markup([[(texts.BTN_CONFIRM, f"{PREFIX}:pub:{material.id}"),
-                                                          (texts.BTN_CANCEL, f"{PREFIX}:drop:{material.id}")]]))
+    await message.reply_text(text, reply_markup=_markup([_draft_buttons(material.id)]))
 
 
 async def _draft_press(update: Update, context: BotContext, staff: Member, action: str, material_id: int) -> None:
@@ -355,8 +355,33 @@ async def _draft_press(update: Update, context: BotContext, staff: Member, actio
                else texts.LEARN_DRAFT_DROPPED)
 
 
+def _draft_buttons(material_id: int) -> list[tuple[str, str]]:
+    return [(texts.BTN_CONFIRM, f"{PREFIX}:pub:{material_id}"), (texts.BTN_CANCEL, f"{PREFIX}:drop:{material_id}")]
+
+
+async def draft_card(context: BotContext, member: Member, waiting: Waiting) -> pending.Buttons:
+    """The draft card's buttons: 确认 / 取消 typed mean them."""
+    return _draft_buttons(waiting.ref_id)
+
+
+async def draft_press(update: Update, context: BotContext, member: Member, data: str) -> None:
+    """A button of the draft card, tapped or typed."""
+    parts = data.split(":")
+    material_id = parse_id(parts[2]) if len(parts) == 3 and parts[1] in ("pub", "drop") else None
+    if material_id is None:
+        await reply(update, texts.STALE_BUTTON)
+        return
+    await _draft_press(update, context, member, parts[1], material_id)
+
+
+async def draft_cancel(update: Update, context: BotContext, member: Member, waiting: Waiting) -> None:
+    """/cancel while a draft material waits: drop it."""
+    await _draft_press(update, context, member, "drop", waiting.ref_id)
+
+
 def register(app: BotApplication) -> None:
     private = filters.ChatType.PRIVATE
+    pending.add_flow(app, pending.Flow(LEARNING, card=draft_card, press=draft_press, cancel=draft_cancel, staff=True))
     app.add_handler(CommandHandler("learn", learn_command, filters=private))
     app.add_handler(MessageHandler(private & filters.Document.ALL & filters.CAPTION, staff_document))
     app.add_handler(CallbackQueryHandler(learn_button, pattern=rf"^{PREFIX}:"))

@@ -38,7 +38,7 @@ class LearningMaterial(Base):
     required_from: Mapped[date | None] = mapped_column(Date)
     required_until: Mapped[date | None] = mapped_column(Date)
     required_label: Mapped[str | None] = mapped_column(String(64))
-    created_by: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"))
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     # A file a staff member sent to the bot, shown back for 确认 (inactive until published; never listed).

@@ -278,5 +278,11 @@ async def test_staff_sends_a_file_and_publishes_it(
     await chat.send_document(STAFF, source, caption="另一份")
     dropped = await chat.tap(STAFF, texts.BTN_CANCEL)
     assert dropped.text == texts.LEARN_DRAFT_DROPPED
+    await chat.send_document(STAFF, source, caption="第三份 | 理论学习")
+    typed = await chat.send(STAFF, "确认。")  # a typed label of the card in front of them
+    assert "已发布学习资料《第三份》" in typed.text
+    await chat.send_document(STAFF, source, caption="第四份")
+    cancelled = await chat.send(STAFF, "/cancel")
+    assert cancelled.text == texts.LEARN_DRAFT_DROPPED
     async with services.db.session() as session:
-        assert [m.title for m in await materials_repo.all_materials(session)] == ["政协章程学习读本"]
+        assert [m.title for m in await materials_repo.all_materials(session)] == ["第三份", "政协章程学习读本"]

@@ -45,6 +45,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_learning_materials")),
     )
     op.create_index(op.f("ix_learning_materials_created_at"), "learning_materials", ["created_at"])
+    op.create_index(op.f("ix_learning_materials_created_by"), "learning_materials", ["created_by"])
     op.create_table(
         "learning_readings",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -84,6 +85,7 @@ def downgrade() -> None:
     op.drop_index(op.f("ix_learning_readings_material_id"), table_name="learning_readings")
     op.drop_index(op.f("ix_learning_readings_member_id"), table_name="learning_readings")
     op.drop_table("learning_readings")
+    op.drop_index(op.f("ix_learning_materials_created_by"), table_name="learning_materials")
     op.drop_index(op.f("ix_learning_materials_created_at"), table_name="learning_materials")
     op.drop_table("learning_materials")
     with op.batch_alter_table("credit_checkins") as batch:
