@@ -26,6 +26,7 @@ def console_config(settings: Settings) -> ConsoleConfig:
         bot_username=settings.bot_username,
         tz=settings.tz,
         proposals=proposals_config(settings, credit_rules=credit_rules(settings)),
+        topics=tuple(settings.broadcast_topics),
     )
 
 

@@ -13,6 +13,7 @@ kind           where it lives                          step
 ``dispute``    ``credit_disputes`` status drafting     ``reason``
 ``location``   ``credit_event_attempts`` /             ``required`` (the check-in waits for it) or
                ``credit_event_checkins``               ``optional`` (asked after a check-in)
+``learning``   ``learning_materials`` draft (staff)    ``card`` (a file sent to the bot, 确认 / 取消)
 =============  ======================================  =================================================
 
 Nothing of it is kept in memory, so a restarted process, or a second one sharing the database, continues
@@ -53,6 +54,7 @@ from store.models import (
     CreditEvent,
     EventAttendance,
     EventCheckinAttempt,
+    LearningMaterial,
     Member,
     ProposalDraft,
 )
@@ -60,6 +62,8 @@ from store.types import UTCDateTime
 
 BROADCAST, PROPOSAL, REVIEW, CHECKIN, DISPUTE, LOCATION = (
     "broadcast", "proposal", "review", "checkin", "dispute", "location")
+LEARNING = "learning"
+LEARNING_CARD = "card"
 # A check-in draft shown for confirmation (no field asked for), and one showing the field choice (修改).
 CHECKIN_CARD, CHECKIN_EDIT = "card", "edit"
 LOCATION_REQUIRED, LOCATION_OPTIONAL = "required", "optional"
@@ -180,7 +184,11 @@ _optional = (
         )),
     )
 )
-_waiting = union_all(_broadcast, _proposals, _checkins, _disputes, _required, _optional).subquery("waiting")
+# A learning material a staff member sent to the bot as a file, waiting for 确认 (issue #15).
+_learning = select(*_row(LEARNING, LearningMaterial.id, LEARNING_CARD, LearningMaterial.created_at)).where(
+    LearningMaterial.created_by == _member_id, LearningMaterial.draft.is_(True))
+_waiting = union_all(_broadcast, _proposals, _checkins, _disputes, _required, _optional, _learning
+                     ).subquery("waiting")
 # Built once: a statement's cache key is memoized on the object, and this one runs for every message.
 _MEMBER_WITH_PENDING = (
     select(Member, _waiting.c.kind, _waiting.c.ref_id, _waiting.c.step, _waiting.c.since)

@@ -31,6 +31,7 @@ class ConsoleConfig:
     proposals: ProposalsConfig = field(default_factory=ProposalsConfig)
     bad_link_limit: int = 10  # bad sign-in links per client address ...
     bad_link_window: float = 600.0  # ... per this many seconds
+    topics: tuple[str, ...] = ()  # the /settings topics (BROADCAST_TOPICS): learning materials are tagged with them
 
     @property
     def upload_dir(self) -> Path:

@@ -11,6 +11,7 @@ NAV = (
     ("qa", "问答"),
     ("proposals", "微建议"),
     ("members", "委员"),
+    ("learning", "学习"),
     ("audit", "操作记录"),
 )
 TITLE_HOME = "总览"
@@ -22,6 +23,7 @@ TITLE_MEMBERS = "委员"
 TITLE_MEMBER = "委员：{name}"
 TITLE_IMPORT = "导入名单"
 TITLE_AUDIT = "操作记录"
+TITLE_LEARNING = "学习"
 TITLE_SIGNIN = "登录工作台"
 TITLE_LIST = "列表"
 TITLE_CHECKINS = "本周学习打卡"
@@ -81,6 +83,9 @@ FLASH: dict[str, str] = {
     "p_none_selected": "请先勾选要批量处理的建议。",
     "p_bulk_assign": "已交办 {n} 件；{m} 件当前状态不能交办（需先受理，或已答复、已办结）。",
     "p_bulk_merge": "已合并 {n} 件；{m} 件当前状态不能合并。",
+    "material_added": "学习资料已添加，委员发送 /learn 即可阅读。",
+    "material_retired": "学习资料已下架。",
+    "material_restored": "学习资料已重新上架。",
 }
 
 # ---- overview ------------------------------------------------------------------------------------
@@ -182,4 +187,26 @@ ACTION_LABELS = {
     "proposal.merge": "合并建议",
     "proposal.convert": "转社情民意",
     "proposal.adopt": "采纳建议",
+    "learning.add": "添加学习资料",
+    "learning.retire": "下架学习资料",
+    "learning.restore": "上架学习资料",
 }
+
+# ---- learning library (学习) -------------------------------------------------------------------------
+MATERIAL_KIND_LABELS = {"text": "文本", "link": "链接", "kb": "知识库文档", "file": "上传文件"}
+MATERIAL_ERRORS = {
+    "kind": "请选择资料类型。",
+    "title": "标题不能为空，最多 200 字。",
+    "body": "资料正文不能为空（文本请填写正文，文件请上传有文字的 .docx .pdf .txt .md .html）。",
+    "body_too_long": "资料正文过长（最多 20 万字）。",
+    "link": "链接须以 https:// 或 http:// 开头。",
+    "minutes": "预计阅读时间须为 1 至 600 分钟。",
+    "topic": "主题须从通知设置的主题中选择。",
+    "required": "必学期间须同时填写开始和结束日期，且开始不晚于结束。",
+    "kb_missing": "请选择一份知识库文档（知识库不可用时无法选择）。",
+    "file_unreadable": "无法读取这个文件：{reason}",
+    "date": "日期格式应为 2026-12-31。",
+}
+MINUTES_NONE = "—"
+DURATION_MIN = "{minutes} 分钟"
+DURATION_SEC = "{seconds} 秒"

@@ -154,10 +154,20 @@ async def test_staff_console_in_the_browser_and_the_bot_follows(
         await expect(page.locator(".invite .code")).to_have_text(re.compile(r"^[A-Z2-9]{8}$"))
         await expect(page.get_by_role("img", name="邀请二维码")).to_be_visible()
 
+        # ---- the uploaded document becomes a learning material; members read it with /learn ------------
+        await page.get_by_role("navigation", name="主导航").get_by_role("link", name="学习").click()
+        await page.get_by_label("资料类型").select_option("kb")
+        await page.get_by_label("知识库文档").select_option("委员履职手册.md")
+        await page.get_by_role("button", name="添加", exact=True).click()
+        await expect(page.locator(".flash")).to_contain_text("学习资料已添加")
+        await expect(page.locator("table").first).to_contain_text("委员履职手册")
+        menu = await chat.send(1001, "/learn")
+        assert "共 1 份资料" in menu.text
+
         # ---- the audit log shows it all, with who -----------------------------------------------------
         await page.get_by_role("navigation", name="主导航").get_by_role("link", name="操作记录").click()
         trail = page.locator("table")
-        for action in ("生成登录链接", "登录工作台", "上传文档", "保存常见问答", "导入名单"):
+        for action in ("生成登录链接", "登录工作台", "上传文档", "保存常见问答", "导入名单", "添加学习资料"):
             await expect(trail).to_contain_text(action)
         await expect(trail).to_contain_text("李干事")
 

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
-from bot.commands.credits import DETAIL_HEAD, DETAIL_SHEET, SUMMARY_HEAD, SUMMARY_SHEET
+from bot.commands.credits import DETAIL_HEAD, DETAIL_SHEET, EVIDENCE_LABELS, SUMMARY_HEAD, SUMMARY_SHEET
+from store.credits.reports import EVIDENCE_KINDS
 from store.credits.rules import DEFAULT_RULES_FILE, default_rules
 from tests.fakes.process import cli_env
 
@@ -70,6 +71,8 @@ def test_scripted_demo_and_report(tmp_path: Path) -> None:
         "study": 3, "note": 0, "reading": 0, "training": 0, "meeting": 5, "activity": 0, "proposal": 0
     }
     assert members["王芳"]["total"] == 0 and members["张明"]["sector"] == "经济界"
+    assert members["张明"]["by_evidence"] == {  # the typed check-ins are self-reported (自报)
+        "reading": 0, "self_report": 3, "event": 5, "proposal": 0, "adjustment": 0}
 
     adjusted = cli(data_dir, "credits", "adjust", "王芳", "5", "--type", "meeting", "--reason", "补录全体会议")
     assert adjusted.returncode == 0, adjusted.stderr
@@ -81,7 +84,8 @@ def test_scripted_demo_and_report(tmp_path: Path) -> None:
     assert book.sheetnames == [SUMMARY_SHEET, DETAIL_SHEET]
     summary = list(book[SUMMARY_SHEET].iter_rows(values_only=True))
     rules = default_rules()
-    assert list(summary[0]) == SUMMARY_HEAD + [f"{rules.label(t)}（{t}）" for t in rules.type_ids()]
+    assert list(summary[0]) == SUMMARY_HEAD + [f"{rules.label(t)}（{t}）" for t in rules.type_ids()] + [
+        f"依据：{EVIDENCE_LABELS[k]}" for k in EVIDENCE_KINDS]
     assert summary[1][:5] == ("张明", 1001, "经济界", "城关区", 8)
     assert summary[2][:5] == ("王芳", 1002, "教育界", "七里河区", 5)  # the manual adjustment
     detail = list(book[DETAIL_SHEET].iter_rows(values_only=True))
@@ -90,6 +94,7 @@ def test_scripted_demo_and_report(tmp_path: Path) -> None:
         ("张明", "meeting", 5, "活动签到"), ("张明", "study", 1, "打卡"), ("张明", "study", 2, "打卡"),
         ("王芳", "meeting", 5, "人工调整"),
     ]
+    assert sorted(str(row[-1]) for row in detail[1:]) == ["人工调整", "活动签到", "自报", "自报"]
 
 
 def test_bad_rules_file_refuses_to_start(tmp_path: Path) -> None:
