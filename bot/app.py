@@ -19,6 +19,7 @@ from handlers import (
     events,
     fallback,
     maintenance,
+    member_notices,
     member_settings,
     proposals,
     review,
@@ -49,6 +50,7 @@ FEATURES: Sequence[Feature] = (
     checkin.FEATURE,  # before the catch-all Q&A: "今天学习了《…》40分钟" is offered as a check-in
     credits_view.FEATURE,
     maintenance.FEATURE,
+    member_notices.FEATURE,  # sends what the console queued for members (dispute results, adjustments)
     console.FEATURE,  # /console: a sign-in link to the staff console
     ask.FEATURE,
     ask.CATCH_ALL,  # any other text is a question

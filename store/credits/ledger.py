@@ -251,3 +251,35 @@ async def mark_reminded(session: AsyncSession, *, member_id: int, now: datetime)
         session.add(pref)
     pref.last_reminded_at = now
     await session.flush()
+
+
+# --- the console's lists ------------------------------------------------------------------------------
+
+
+async def dispute_rows(
+    session: AsyncSession, *, open_only: bool, limit: int = 100
+) -> list[tuple[CreditDispute, CreditEntry, Member]]:
+    """Submitted disputes with their entry and member: the open queue (oldest first) or the decided ones
+    (newest first). Disputes still being drafted are the member's, not staff's."""
+    stmt = (
+        select(CreditDispute, CreditEntry, Member)
+        .join(CreditEntry, CreditEntry.id == CreditDispute.entry_id)
+        .join(Member, Member.id == CreditDispute.member_id)
+        .limit(limit)
+    )
+    if open_only:
+        stmt = stmt.where(CreditDispute.status == "open").order_by(CreditDispute.id)
+    else:
+        stmt = stmt.where(CreditDispute.status.in_(("upheld", "corrected", "duplicate"))).order_by(
+            CreditDispute.resolved_at.desc(), CreditDispute.id.desc())
+    return [(d, e, m) for d, e, m in (await session.execute(stmt)).all()]
+
+
+async def recent_adjustments(session: AsyncSession, *, limit: int = 50) -> list[tuple[CreditEntry, Member]]:
+    """Manual adjustments and reversals, newest first."""
+    rows = await session.execute(
+        select(CreditEntry, Member).join(Member, Member.id == CreditEntry.member_id)
+        .where(CreditEntry.source_type == "adjustment")
+        .order_by(CreditEntry.id.desc()).limit(limit)
+    )
+    return [(e, m) for e, m in rows.all()]

@@ -237,3 +237,26 @@ async def stats(session: AsyncSession, *, rules: CreditRules, period: Period, to
         by_district=sorted(districts.values(), key=lambda s: -s.average),
         below=below,
     )
+
+
+def months_of(period: Period) -> list[date]:
+    """The first day of every month the period covers."""
+    months, day = [], period.start
+    while day < period.end:
+        months.append(day)
+        day = date(day.year + 1, 1, 1) if day.month == 12 else date(day.year, day.month + 1, 1)
+    return months
+
+
+async def monthly_totals(session: AsyncSession, *, period: Period) -> list[tuple[date, int]]:
+    """Points per month of the period, of the members ``report_rows`` counts (active, role member)."""
+    rows = await session.execute(
+        select(CreditEntry.activity_date, CreditEntry.points)
+        .join(Member, Member.id == CreditEntry.member_id)
+        .where(CreditEntry.activity_date >= period.start, CreditEntry.activity_date < period.end,
+               Member.active.is_(True), Member.role == Role.MEMBER.value)
+    )
+    totals = {month: 0 for month in months_of(period)}
+    for day, points in rows.all():
+        totals[day.replace(day=1)] += int(points)
+    return list(totals.items())

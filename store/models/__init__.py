@@ -16,6 +16,7 @@ from store.models.credits import (
     StudyCheckin,
 )
 from store.models.knowledge import FaqEntry, QuestionLog
+from store.models.notices import MemberNotice
 from store.models.proposals import (
     Proposal,
     ProposalCounter,
@@ -49,6 +50,7 @@ __all__ = [
     "KbDocument",
     "Member",
     "MemberGroup",
+    "MemberNotice",
     "MemberPreference",
     "ProcessedUpdate",
     "Proposal",
