@@ -145,10 +145,11 @@ async def test_adjustment_needs_a_reason_and_appends_one_entry(
     staff = await sign_in(client, people["staff"])
     member = str(people["member"].id)
     form = {"member_id": member, "rule_id": "activity", "points": "5", "reason": "参加界别调研（补录）"}
-    for bad, message in ((dict(form, reason=" "), texts.REASON_REQUIRED), (dict(form, points="0"), texts.POINTS_BAD),
-                         (dict(form, points="abc"), texts.POINTS_BAD), (dict(form, points="5000"), texts.POINTS_BAD),
-                         (dict(form, rule_id="bogus"), texts.TYPE_BAD), (dict(form, member_id="99999"), texts.MEMBER_BAD),
-                         (dict(form, reason="长" * 501), texts.REASON_TOO_LONG)):
+    cases = ((dict(form, reason=" "), texts.REASON_REQUIRED), (dict(form, points="0"), texts.POINTS_BAD),
+             (dict(form, points="abc"), texts.POINTS_BAD), (dict(form, points="5000"), texts.POINTS_BAD),
+             (dict(form, rule_id="bogus"), texts.TYPE_BAD), (dict(form, member_id="99999"), texts.MEMBER_BAD),
+             (dict(form, reason="长" * 501), texts.REASON_TOO_LONG))
+    for bad, message in cases:
         refused = await staff.post("/console/credits/adjust", bad)
         assert refused.status_code == 400 and message in refused.text, bad
     assert await _total(console, people["member"]) == 0
@@ -175,7 +176,8 @@ async def test_event_attendance_and_manual_mark_once(client: httpx.AsyncClient, 
     async with console.db.session() as session:
         event = await events_repo.create_event(
             session, rules=RULES, creator=people["staff"], now=now,
-            spec=events_repo.EventSpec(title="十一月全体委员学习会", rule_id="meeting", starts_at=now - timedelta(days=1),
+            spec=events_repo.EventSpec(title="十一月全体委员学习会", rule_id="meeting",
+                                       starts_at=now - timedelta(days=1),
                                        ends_at=now - timedelta(days=1) + timedelta(hours=2)))
     staff = await sign_in(client, people["staff"])
     listing = await client.get("/console/credits/events")
