@@ -153,7 +153,7 @@ CREDIT_TABS = (
 )
 PERIOD_BAD = "统计期间有误，请输入 2026、2026Q4 或 2026-11 这样的期间。"
 PERIOD_YEAR = "{year} 年"
-PERIOD_QUARTER = "第{q}季度"
+PERIOD_QUARTERS = ("第一季度", "第二季度", "第三季度", "第四季度")
 PERIOD_MONTH = "{month}月"
 CHART_BY_TYPE = "按类型合计"
 CHART_BY_MONTH = "按月合计"

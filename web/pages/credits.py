@@ -51,7 +51,7 @@ def _render(request: Request, template: str, *, title: str, staff: Staff, tab: s
 
 def _period_links(year: int) -> list[tuple[str, str]]:
     links = [(str(year), texts.PERIOD_YEAR.format(year=year))]
-    links += [(f"{year}Q{q}", texts.PERIOD_QUARTER.format(q=q)) for q in range(1, 5)]
+    links += [(f"{year}Q{q}", label) for q, label in enumerate(texts.PERIOD_QUARTERS, start=1)]
     links += [(f"{year}-{m:02d}", texts.PERIOD_MONTH.format(month=m)) for m in range(1, 13)]
     return links
 
