@@ -133,6 +133,29 @@ async def test_dispute_rejected_keeps_the_entry(client: httpx.AsyncClient, conso
     assert (await staff.post(f"/console/credits/disputes/{dispute_id}/delete", {"reason": "x"})).status_code == 404
 
 
+async def test_two_staff_deciding_at_once_decide_once(console: Console, people: dict[str, Member]) -> None:
+    """Both loaded the dispute while it was open; the second decision finds it decided and records nothing."""
+    dispute_id = await _dispute(console, people["member"], await _entry(console, people["member"]))
+    async with console.db.session() as first, console.db.session() as second:
+        mine, theirs = (await first.get(CreditDispute, dispute_id)), (await second.get(CreditDispute, dispute_id))
+        assert mine is not None and theirs is not None and theirs.status == "open"
+        await ledger.resolve_dispute(first, rules=RULES, dispute=mine, staff=people["staff"], correct=False,
+                                     now=console.clock(), day=date(2026, 11, 30), note="维持")
+        await first.commit()
+        try:
+            await ledger.resolve_dispute(second, rules=RULES, dispute=theirs, staff=people["admin"], correct=True,
+                                         now=console.clock(), day=date(2026, 11, 30), note="撤销")
+        except ledger.DisputeError as exc:
+            assert exc.code == "gone"
+        else:
+            raise AssertionError("a decided dispute was decided again")
+    async with console.db.session() as session:
+        decided = await session.get(CreditDispute, dispute_id)
+        assert decided is not None and decided.status == "upheld" and decided.resolution == "维持"
+        assert len(await audit.entries(session, action="credits.dispute_resolve")) == 1
+    assert await _total(console, people["member"]) == 3
+
+
 def test_member_texts_are_the_bots() -> None:
     """The console tells the member in the bot's own words (copied: the console may not import handlers)."""
     assert texts.DISPUTE_RESOLVED_MEMBER == bot_texts.DISPUTE_RESOLVED_MEMBER

@@ -174,8 +174,8 @@ async def decide(request: Request, console: ConsoleDep, staff: CheckedStaff, dis
         try:
             await ledger.resolve_dispute(session, rules=_rules(console), dispute=dispute, staff=staff.member,
                                          correct=decision == "accept", now=now, day=_today(console), note=text)
-        except ledger.DisputeError:
-            return _to("/console/credits/disputes", "dispute_corrected")
+        except ledger.DisputeError as exc:  # decided meanwhile by someone else, or the entry corrected already
+            return _to("/console/credits/disputes", "dispute_gone" if exc.code == "gone" else "dispute_corrected")
         result = texts.DISPUTE_RESULTS[dispute.status]
         message = texts.DISPUTE_RESOLVED_MEMBER.format(id=dispute.id, result=result)
         await member_notices.enqueue(session, member_id=dispute.member_id, now=now, kind="credits.dispute",
