@@ -171,6 +171,8 @@ async def test_adjustment_needs_a_reason_and_appends_one_entry(
     cases = ((dict(form, reason=" "), texts.REASON_REQUIRED), (dict(form, points="0"), texts.POINTS_BAD),
              (dict(form, points="abc"), texts.POINTS_BAD), (dict(form, points="5000"), texts.POINTS_BAD),
              (dict(form, rule_id="bogus"), texts.TYPE_BAD), (dict(form, member_id="99999"), texts.MEMBER_BAD),
+             (dict(form, points="+-5"), texts.POINTS_BAD), (dict(form, points="٣"), texts.POINTS_BAD),
+             (dict(form, member_id="²"), texts.MEMBER_BAD), (dict(form, member_id="-1"), texts.MEMBER_BAD),
              (dict(form, reason="长" * 501), texts.REASON_TOO_LONG))
     for bad, message in cases:
         refused = await staff.post("/console/credits/adjust", bad)
@@ -209,6 +211,9 @@ async def test_event_attendance_and_manual_mark_once(client: httpx.AsyncClient, 
     assert "还没有人签到" in page.text and "张明" in page.text
     refused = await staff.post(f"/console/credits/events/{event.id}/mark", {"member_id": str(people["member"].id)})
     assert refused.status_code == 400 and texts.REASON_REQUIRED in refused.text
+    for bad in ("²", "abc", "99999", str(people["unbound"].id + 1000)):
+        refused = await staff.post(f"/console/credits/events/{event.id}/mark", {"member_id": bad, "reason": "x"})
+        assert refused.status_code == 400 and texts.MEMBER_BAD in refused.text, bad
     marked = await staff.post(f"/console/credits/events/{event.id}/mark",
                               {"member_id": str(people["member"].id), "reason": "现场签到表已签"})
     assert marked.status_code == 303 and "msg=marked" in marked.headers["location"]

@@ -7,6 +7,7 @@ it) in the same transaction."""
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -29,7 +30,14 @@ from web.state import Console
 router = APIRouter()
 REASON_MAX = 500
 POINTS_MAX = 1000
+INT_RE = re.compile(r"[+-]?[0-9]{1,9}")
 CHART_WIDTH = 360  # px of the longest bar in the inline SVG charts
+
+
+def _int(value: str) -> int | None:
+    """A whole number typed in a form (ASCII digits only: int() would take "٣" and refuse "+-3")."""
+    text = value.strip()
+    return int(text) if INT_RE.fullmatch(text) else None
 
 
 def _today(console: Console) -> date:
@@ -218,14 +226,15 @@ async def adjust(request: Request, console: ConsoleDep, staff: CheckedStaff,
     rules = _rules(console)
     form = {"member_id": member_id, "rule_id": rule_id, "points": points[:8], "reason": reason[:REASON_MAX]}
     text, problem = _reason(reason)
-    value = int(points.strip()) if points.strip().lstrip("+-").isdigit() and len(points.strip()) < 8 else 0
+    value = _int(points) or 0
     if rule_id not in rules.types:
         problem = texts.TYPE_BAD
     elif value == 0 or abs(value) > POINTS_MAX:
         problem = texts.POINTS_BAD
     now = console.clock()
     async with console.db.session() as session:
-        member = await members_repo.get(session, member_id=int(member_id)) if member_id.isdigit() else None
+        wanted = _int(member_id)
+        member = await members_repo.get(session, member_id=wanted) if wanted and wanted > 0 else None
         if member is None or not member.active:
             problem = texts.MEMBER_BAD
         if problem or member is None:
@@ -296,7 +305,8 @@ async def mark(request: Request, console: ConsoleDep, staff: CheckedStaff, event
         event = await events_repo.get_event(session, event_id=event_id)
         if event is None:
             raise HTTPException(404)
-        member = await members_repo.get(session, member_id=int(member_id)) if member_id.isdigit() else None
+        wanted = _int(member_id)
+        member = await members_repo.get(session, member_id=wanted) if wanted and wanted > 0 else None
         if member is None or not member.active:
             problem = texts.MEMBER_BAD
         result = None
