@@ -3,7 +3,8 @@
     python -m bench.console_screens [--out bench/out/console]
 
 Seeds a throw-away data dir (the demo roster, questions of every outcome, FAQ entries, check-ins,
-micro-proposals with deadlines, a knowledge base on the hashed embedder), serves the console on a free
+micro-proposals with deadlines, credit entries over the year with an open dispute, an adjustment and an
+event with check-ins, a knowledge base on the hashed embedder), serves the console on a free
 port of 127.0.0.1, signs in with a one-time link and writes ``<page>-<width>x<height>.png`` for each page
 at 390×844 and 1440×900 with Debian's headless Chromium. Needs no network.
 """
@@ -14,8 +15,10 @@ import argparse
 import asyncio
 import socket
 import tempfile
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.console_wiring import build_console, embedded_server, link_for, uvicorn_config
 from bot.settings import Settings
@@ -26,9 +29,13 @@ from knowledge.starter import STARTER_DIR
 from store import app_state, audit
 from store import members as members_repo
 from store import questions as questions_repo
+from store.credits import events as events_repo
+from store.credits import ledger
+from store.credits.awards import award
+from store.credits.rules import default_rules
 from store.db import Database
 from store.learning import materials as materials_repo
-from store.models import MaterialReading, Proposal, ProposalEvent, ProposalPhoto, StudyCheckin
+from store.models import MaterialReading, Member, Proposal, ProposalEvent, ProposalPhoto, StudyCheckin
 from store.roster import parse_roster
 from store.types import utcnow
 from web.app import create_app
@@ -69,6 +76,12 @@ PAGES = [
     ("proposal-board", "/console/proposals"),
     ("proposal-board-red", "/console/proposals?warning=red"),
     ("proposal", "/console/proposals/1"),
+    ("credits", "/console/credits"),
+    ("credits-quarter", "/console/credits?period={year}Q4"),
+    ("credits-month", "/console/credits?period={year}-11"),
+    ("credit-disputes", "/console/credits/disputes"),
+    ("credit-adjust", "/console/credits/adjust"),
+    ("credit-events", "/console/credits/events"),
 ]
 
 
@@ -139,7 +152,39 @@ async def seed(db: Database, kb: KnowledgeBase) -> dict[str, int]:
                 session.add(MaterialReading(member_id=people[reader].id, material_id=material.id,
                                             opened_at=now - timedelta(minutes=40), last_page=1, last_read_at=now,
                                             finished_at=now, read_seconds=1500 + 300 * n))
-    return {"unbound": people["陈静"].id}
+        event_id = await seed_credits(session, people, now)
+    return {"unbound": people["陈静"].id, "event": event_id}
+
+
+async def seed_credits(session: AsyncSession, people: dict[str, Member], now: datetime) -> int:
+    """Ledger entries in several months and types, an open dispute, an adjustment, an event with check-ins."""
+    rules = default_rules()
+    year = now.year
+    staff = people["李干事"]
+    disputed = None
+    for n, (name, rule_id, points, month) in enumerate((
+        ("张明", "study", 2, 2), ("张明", "meeting", 3, 5), ("王芳", "training", 4, 9), ("王芳", "note", 1, 10),
+        ("刘洋", "reading", 2, 11), ("赵敏", "meeting", 3, 11), ("张明", "activity", 3, 11),
+    ), start=1):
+        result = await award(session, rules=rules, member_id=people[name].id, rule_id=rule_id, source_type="event",
+                             source_id=f"bench-{n}", requested_points=points, activity_date=date(year, month, 10),
+                             at=now, title="全体委员会议" if rule_id == "meeting" else None, apply_caps=False)
+        if n == 2:
+            disputed = result.entry
+    assert disputed is not None
+    dispute = await ledger.open_dispute(session, entry=disputed, member_id=people["张明"].id, now=now)
+    await ledger.submit_dispute(session, dispute=dispute, reason="当天我请假了，没有参加这次会议")
+    await ledger.adjust(session, rules=rules, member=people["周强"], rule_id="activity", points=2,
+                        reason="参加界别调研（纸质签到补录）", staff=staff, now=now, day=now.date())
+    event = await events_repo.create_event(
+        session, rules=rules, creator=staff, now=now,
+        spec=events_repo.EventSpec(title="十一月全体委员学习会", rule_id="meeting", starts_at=now - timedelta(days=1),
+                                   ends_at=now - timedelta(days=1) + timedelta(hours=2), place="政协会议室"))
+    await events_repo.check_in(session, rules=rules, event=event, member_id=people["王芳"].id,
+                               now=now - timedelta(days=1), method="link")
+    await events_repo.mark_attendance(session, rules=rules, event=event, member=people["刘洋"], staff=staff,
+                                      reason="现场签到表已签，手机没电", now=now)
+    return event.id
 
 
 async def shoot(out: Path) -> list[Path]:
@@ -168,8 +213,11 @@ async def shoot(out: Path) -> list[Path]:
                 await asyncio.sleep(0.05)
             base = f"http://127.0.0.1:{port}"
             source = kb.list_sources()[0].source
-            pages = [*PAGES, ("document", f"/console/kb/doc?source={source}"),
-                     ("member", f"/console/members/{ids['unbound']}")]
+            year = utcnow().year
+            pages = [*((name, path.format(year=year)) for name, path in PAGES),
+                     ("document", f"/console/kb/doc?source={source}"),
+                     ("member", f"/console/members/{ids['unbound']}"),
+                     ("credit-event", f"/console/credits/events/{ids['event']}")]
             async with async_playwright() as playwright:
                 browser = await playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
                 for width, height in VIEWPORTS:

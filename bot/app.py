@@ -20,6 +20,7 @@ from handlers import (
     fallback,
     learn,
     maintenance,
+    member_notices,
     member_settings,
     proposals,
     review,
@@ -52,6 +53,7 @@ FEATURES: Sequence[Feature] = (
     credits_view.FEATURE,
     learn.FEATURE,  # /learn: the learning library, read page by page, 学完打卡
     maintenance.FEATURE,
+    member_notices.FEATURE,  # sends what the console queued for members (dispute results, adjustments)
     console.FEATURE,  # /console: a sign-in link to the staff console
     ask.FEATURE,
     ask.CATCH_ALL,  # any other text is a question

@@ -27,6 +27,7 @@ def console_config(settings: Settings) -> ConsoleConfig:
         tz=settings.tz,
         proposals=proposals_config(settings, credit_rules=credit_rules(settings)),
         topics=tuple(settings.broadcast_topics),
+        credits=credit_rules(settings),
     )
 
 

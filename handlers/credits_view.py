@@ -246,8 +246,9 @@ async def dispute_button(update: Update, context: BotContext, staff: Member) -> 
             context.session, rules=rules_of(context), dispute=dispute, staff=staff, correct=parts[1] == "correct",
             now=context.now(), day=local_today(context),
         )
-    except ledger.DisputeError as exc:  # corrected once already: a second reversal is refused
-        await query.answer(texts.DISPUTE_REFUSED.get(exc.code, texts.STALE_BUTTON), show_alert=True)
+    except ledger.DisputeError as exc:  # corrected once already, or decided meanwhile (the console, another worker)
+        refusal = texts.DISPUTE_GONE if exc.code == "gone" else texts.DISPUTE_REFUSED.get(exc.code, texts.STALE_BUTTON)
+        await query.answer(refusal, show_alert=True)
         return
     member = await context.session.get(Member, dispute.member_id)
     await context.commit()

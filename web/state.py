@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from store.credits.rules import CreditRules, default_rules
 from store.db import Database
 from store.proposals.config import ProposalsConfig
 from store.types import Clock, utcnow
@@ -29,6 +30,7 @@ class ConsoleConfig:
     bot_username: str | None = None
     tz: ZoneInfo = field(default_factory=lambda: ZoneInfo("Asia/Shanghai"))
     proposals: ProposalsConfig = field(default_factory=ProposalsConfig)
+    credits: CreditRules = field(default_factory=default_rules)  # CREDIT_RULES_FILE, as the bot reads it
     bad_link_limit: int = 10  # bad sign-in links per client address ...
     bad_link_window: float = 600.0  # ... per this many seconds
     topics: tuple[str, ...] = ()  # the /settings topics (BROADCAST_TOPICS): learning materials are tagged with them

@@ -12,6 +12,7 @@ NAV = (
     ("proposals", "微建议"),
     ("members", "委员"),
     ("learning", "学习"),
+    ("credits", "积分"),
     ("audit", "操作记录"),
 )
 TITLE_HOME = "总览"
@@ -31,6 +32,11 @@ TITLE_PROPOSALS = "办理中的建议"
 TITLE_BROADCASTS = "进行中的通知"
 TITLE_PROPOSAL_BOARD = "微建议"
 TITLE_PROPOSAL = "微建议 {number}"
+TITLE_CREDITS = "积分"
+TITLE_DISPUTES = "积分申诉"
+TITLE_ADJUST = "积分调整"
+TITLE_EVENTS = "线下活动"
+TITLE_EVENT = "活动：{title}"
 
 # ---- sign-in -----------------------------------------------------------------------------------
 SIGNIN_HOWTO = "请在与机器人的私聊中发送 /console，点击收到的登录链接（10 分钟内有效，只能使用一次）。"
@@ -86,6 +92,13 @@ FLASH: dict[str, str] = {
     "material_added": "学习资料已添加，委员发送 /learn 即可阅读。",
     "material_retired": "学习资料已下架。",
     "material_restored": "学习资料已重新上架。",
+    "dispute_accepted": "申诉已采纳，该记录的积分已撤销，处理说明将发给委员。",
+    "dispute_rejected": "申诉已驳回，维持原记录，处理说明将发给委员。",
+    "dispute_gone": "这条申诉已经处理过了。",
+    "dispute_corrected": "这条记录已经更正过一次，不能再次更正。",
+    "adjusted": "积分已调整（记录 #{n}），原因已记入操作记录并通知委员。",
+    "marked": "已补签，记 {n} 分，原因已记入操作记录。",
+    "mark_already": "这位委员已经签到过这个活动，未重复计分。",
 }
 
 # ---- overview ------------------------------------------------------------------------------------
@@ -210,3 +223,33 @@ MATERIAL_ERRORS = {
 MINUTES_NONE = "—"
 DURATION_MIN = "{minutes} 分钟"
 DURATION_SEC = "{seconds} 秒"
+# ---- credits --------------------------------------------------------------------------------------
+CREDIT_TABS = (
+    ("report", "/console/credits", "报表"),
+    ("disputes", "/console/credits/disputes", "申诉"),
+    ("adjust", "/console/credits/adjust", "调整"),
+    ("events", "/console/credits/events", "活动"),
+)
+PERIOD_BAD = "统计期间有误，请输入 2026、2026Q4 或 2026-11 这样的期间。"
+PERIOD_YEAR = "{year} 年"
+PERIOD_QUARTERS = ("第一季度", "第二季度", "第三季度", "第四季度")
+PERIOD_MONTH = "{month}月"
+CHART_BY_TYPE = "按类型合计"
+CHART_BY_MONTH = "按月合计"
+REASON_REQUIRED = "请填写原因。"
+REASON_TOO_LONG = "原因最多 500 字。"
+POINTS_BAD = "积分请填写 -1000 到 1000 之间、不为 0 的整数。"
+TYPE_BAD = "请选择积分类型。"
+MEMBER_BAD = "请选择委员。"
+SOURCE_LABELS = {"checkin": "打卡", "event": "活动签到", "proposal": "微建议", "adjustment": "人工调整"}
+DISPUTE_STATUS = {"open": "待处理", "upheld": "已驳回（维持原记录）", "corrected": "已采纳（撤销积分）",
+                  "duplicate": "重复申诉"}
+EVENT_METHODS = {"code": "代码", "link": "扫码", "manual": "补签"}
+REVERSAL = "更正 #{id}"
+
+# What the member is told in Telegram. DISPUTE_RESULTS and DISPUTE_RESOLVED_MEMBER are the bot's own texts
+# (handlers.texts), copied here because the console may not import handlers; a test keeps them equal.
+DISPUTE_RESULTS = {"upheld": "维持原记录", "corrected": "已撤销该记录的积分"}
+DISPUTE_RESOLVED_MEMBER = "您的积分申诉 #{id} 已处理：{result}。"
+DISPUTE_REASON_LINE = "\n处理说明：{reason}"
+ADJUSTED_MEMBER = "您的履职积分有一笔人工调整：{label} {points:+d} 分（记录 #{id}）。\n原因：{reason}"

@@ -524,3 +524,14 @@ async def qr_pages(session: AsyncSession) -> list[tuple[EventQrPage, CreditEvent
 async def drop_qr_page(session: AsyncSession, *, page_id: int) -> None:
     await session.execute(delete(EventQrPage).where(EventQrPage.id == page_id))
 
+
+
+async def attendance_counts(session: AsyncSession, *, event_ids: list[int]) -> dict[int, int]:
+    """event id → how many members are checked in (manual marks included)."""
+    if not event_ids:
+        return {}
+    rows = await session.execute(
+        select(EventAttendance.event_id, func.count(EventAttendance.id))
+        .where(EventAttendance.event_id.in_(event_ids)).group_by(EventAttendance.event_id)
+    )
+    return {int(event_id): int(count) for event_id, count in rows.all()}

@@ -156,7 +156,8 @@ async def resolve_dispute(
     """Staff decide: uphold the entry, or correct it by a reversal naming it (history stays append-only).
 
     An entry is corrected at most once: a second correction raises DisputeError("corrected") and changes
-    nothing (the unique ``reverses_id`` refuses it even when two staff press at the same moment)."""
+    nothing (the unique ``reverses_id`` refuses it even when two staff press at the same moment); a dispute
+    decided meanwhile by someone else raises DisputeError("gone")."""
     if dispute.status != "open":
         raise ValueError("dispute is not open")
     entry = await session.get(CreditEntry, dispute.entry_id)
@@ -168,19 +169,26 @@ async def resolve_dispute(
             raise DisputeError("adjustment")
         if await corrected_ids(session, entry_ids=[entry.id]):
             raise DisputeError("corrected")
-        try:
-            async with session.begin_nested():
+    status = "corrected" if correct else "upheld"
+    try:
+        async with session.begin_nested():
+            # Conditional: of two staff deciding at once (Telegram and the console, two workers), one decides;
+            # the other matches nothing ("gone") and records nothing, not even a second "upheld".
+            decided = await session.execute(
+                update(CreditDispute).where(CreditDispute.id == dispute.id, CreditDispute.status == "open")
+                .values(status=status, resolved_at=now, resolved_by=staff.id, resolution=note)
+            )
+            if affected_rows(decided) != 1:
+                raise DisputeError("gone")
+            if correct:
                 await adjust(
                     session, rules=rules, member=member, rule_id=entry.rule_id, points=-entry.points,
                     reason=f"申诉 #{dispute.id} 更正：{dispute.reason or ''}", staff=staff, now=now,
                     day=entry.activity_date, reverses=entry,
                 )
-        except IntegrityError:
-            raise DisputeError("corrected") from None
-    dispute.status = "corrected" if correct else "upheld"
-    dispute.resolved_at = now
-    dispute.resolved_by = staff.id
-    dispute.resolution = note
+    except IntegrityError:
+        raise DisputeError("corrected") from None
+    dispute.status, dispute.resolved_at, dispute.resolved_by, dispute.resolution = status, now, staff.id, note
     await audit.record(
         session, actor=staff, action="credits.dispute_resolve", at=now, target=f"dispute:{dispute.id}",
         detail={"entry_id": entry.id, "status": dispute.status}, note=note,
@@ -251,3 +259,35 @@ async def mark_reminded(session: AsyncSession, *, member_id: int, now: datetime)
         session.add(pref)
     pref.last_reminded_at = now
     await session.flush()
+
+
+# --- the console's lists ------------------------------------------------------------------------------
+
+
+async def dispute_rows(
+    session: AsyncSession, *, open_only: bool, limit: int = 100
+) -> list[tuple[CreditDispute, CreditEntry, Member]]:
+    """Submitted disputes with their entry and member: the open queue (oldest first) or the decided ones
+    (newest first). Disputes still being drafted are the member's, not staff's."""
+    stmt = (
+        select(CreditDispute, CreditEntry, Member)
+        .join(CreditEntry, CreditEntry.id == CreditDispute.entry_id)
+        .join(Member, Member.id == CreditDispute.member_id)
+        .limit(limit)
+    )
+    if open_only:
+        stmt = stmt.where(CreditDispute.status == "open").order_by(CreditDispute.id)
+    else:
+        stmt = stmt.where(CreditDispute.status.in_(("upheld", "corrected", "duplicate"))).order_by(
+            CreditDispute.resolved_at.desc(), CreditDispute.id.desc())
+    return [(d, e, m) for d, e, m in (await session.execute(stmt)).all()]
+
+
+async def recent_adjustments(session: AsyncSession, *, limit: int = 50) -> list[tuple[CreditEntry, Member]]:
+    """Manual adjustments and reversals, newest first."""
+    rows = await session.execute(
+        select(CreditEntry, Member).join(Member, Member.id == CreditEntry.member_id)
+        .where(CreditEntry.source_type == "adjustment")
+        .order_by(CreditEntry.id.desc()).limit(limit)
+    )
+    return [(e, m) for e, m in rows.all()]

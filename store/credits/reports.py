@@ -272,3 +272,24 @@ async def points_by_evidence(session: AsyncSession, *, period: Period) -> dict[i
     for entry in entries:
         table[entry.member_id][evidence[entry.id]] += entry.points
     return {m: dict(v) for m, v in table.items()}
+def months_of(period: Period) -> list[date]:
+    """The first day of every month the period covers."""
+    months, day = [], period.start
+    while day < period.end:
+        months.append(day)
+        day = date(day.year + 1, 1, 1) if day.month == 12 else date(day.year, day.month + 1, 1)
+    return months
+
+
+async def monthly_totals(session: AsyncSession, *, period: Period) -> list[tuple[date, int]]:
+    """Points per month of the period, of the members ``report_rows`` counts (active, role member)."""
+    rows = await session.execute(
+        select(CreditEntry.activity_date, CreditEntry.points)
+        .join(Member, Member.id == CreditEntry.member_id)
+        .where(CreditEntry.activity_date >= period.start, CreditEntry.activity_date < period.end,
+               Member.active.is_(True), Member.role == Role.MEMBER.value)
+    )
+    totals = {month: 0 for month in months_of(period)}
+    for day, points in rows.all():
+        totals[day.replace(day=1)] += int(points)
+    return list(totals.items())

@@ -17,6 +17,7 @@ from store.models.credits import (
 )
 from store.models.knowledge import FaqEntry, QuestionLog
 from store.models.learning import LearningMaterial, MaterialReading
+from store.models.notices import MemberNotice
 from store.models.proposals import (
     Proposal,
     ProposalCounter,
@@ -52,6 +53,7 @@ __all__ = [
     "MaterialReading",
     "Member",
     "MemberGroup",
+    "MemberNotice",
     "MemberPreference",
     "ProcessedUpdate",
     "Proposal",

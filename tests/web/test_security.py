@@ -325,3 +325,108 @@ async def test_member_written_proposal_text_is_escaped(client: httpx.AsyncClient
         html = (await client.get(path)).text
         assert "<script>alert" not in html and "<img src=x" not in html and "<b>x</b>" not in html, path
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in (await client.get("/console/proposals/1")).text
+# ---- the permission matrix of the 积分 pages: every route, for the signed-out, a member, and without CSRF ----
+
+CREDIT_ROUTES = [  # (method, route as declared, a request of it)
+    ("GET", "/credits", "/console/credits"),
+    ("GET", "/credits", "/console/credits?period=2026Q4"),
+    ("GET", "/credits/export.xlsx", "/console/credits/export.xlsx?period=2026"),
+    ("GET", "/credits/disputes", "/console/credits/disputes"),
+    ("POST", "/credits/disputes/{dispute_id:int}/{decision}", "/console/credits/disputes/1/accept"),
+    ("POST", "/credits/disputes/{dispute_id:int}/{decision}", "/console/credits/disputes/1/reject"),
+    ("GET", "/credits/adjust", "/console/credits/adjust"),
+    ("POST", "/credits/adjust", "/console/credits/adjust"),
+    ("GET", "/credits/events", "/console/credits/events"),
+    ("GET", "/credits/events/{event_id:int}", "/console/credits/events/1"),
+    ("POST", "/credits/events/{event_id:int}/mark", "/console/credits/events/1/mark"),
+]
+
+
+def test_credit_matrix_covers_every_credit_route() -> None:
+    from fastapi.routing import APIRoute
+
+    from web.pages import credits
+
+    declared = {(method, route.path) for route in credits.router.routes if isinstance(route, APIRoute)
+                for method in route.methods or ()}
+    assert declared == {(method, route) for method, route, _ in CREDIT_ROUTES}
+
+
+async def _credit_fixture(console: Console, people: dict[str, Member]) -> dict[str, str]:
+    """An open dispute #1 and an event #1, so a refused request would have had something to change."""
+    from datetime import timedelta
+
+    from store.credits import events as events_repo
+    from store.credits import ledger
+    from store.credits.awards import award
+    from store.credits.rules import default_rules
+
+    now = console.clock()
+    async with console.db.session() as session:
+        result = await award(session, rules=default_rules(), member_id=people["member"].id, rule_id="meeting",
+                             source_type="event", source_id="x", requested_points=3,
+                             activity_date=now.date(), at=now, apply_caps=False)
+        dispute = await ledger.open_dispute(session, entry=result.entry, member_id=people["member"].id, now=now)
+        await ledger.submit_dispute(session, dispute=dispute, reason="不对")
+        await events_repo.create_event(session, rules=default_rules(), creator=people["staff"], now=now,
+                                       spec=events_repo.EventSpec(title="学习会", rule_id="meeting",
+                                                                  starts_at=now, ends_at=now + timedelta(hours=1)))
+    return {"reason": "原因", "member_id": str(people["member"].id), "rule_id": "meeting", "points": "5"}
+
+
+async def _nothing_changed(console: Console) -> None:
+    from store import member_notices
+    from store.credits import ledger
+
+    async with console.db.session() as session:
+        assert [d.status for d, _, _ in await ledger.dispute_rows(session, open_only=True)] == ["open"]
+        assert await ledger.recent_adjustments(session) == []
+        assert await member_notices.pending_count(session) == 0
+
+
+async def test_credit_pages_refuse_signed_out_users_and_members(
+    client: httpx.AsyncClient, console: Console, sign_in: SignIn, people: dict[str, Member]
+) -> None:
+    form = await _credit_fixture(console, people)
+    for method, _, path in CREDIT_ROUTES:  # signed out
+        response = await client.request(method, path, data=form if method == "POST" else None)
+        if method == "GET":
+            assert response.status_code == 303 and response.headers["location"] == "/console/signin", path
+        else:
+            assert response.status_code == 401 and texts.SESSION_ENDED in response.text, path
+    # a member gets no link, and a forged one opens nothing
+    async with console.db.session() as session:
+        assert await console_repo.issue_link(session, member=people["member"], configured_secret=None, base_url=BASE,
+                                             now=console.clock(), via="test") is None
+        secret = await console_repo.console_secret(session, configured=None, now=console.clock())
+        forged = await console_repo.create_link(session, member=people["member"], secret=secret, now=console.clock())
+    assert (await client.post("/console/login", data={"t": forged})).status_code == 403
+    # staff who became a member: the session they had opens none of the pages any more
+    staff = await sign_in(client, people["staff"])
+    assert (await client.get("/console/credits")).status_code == 200
+    async with console.db.session() as session:
+        await members_repo.set_role(session, member_id=people["staff"].id, role=people["member"].role_enum,
+                                    now=console.clock())
+    for method, _, path in CREDIT_ROUTES:
+        if method == "GET":
+            response = await client.get(path)
+            assert response.status_code == 303, path
+        else:
+            response = await staff.post(path, form)
+            assert response.status_code == 401, path
+    await _nothing_changed(console)
+
+
+async def test_credit_forms_need_the_csrf_token(client: httpx.AsyncClient, console: Console, sign_in: SignIn,
+                                                people: dict[str, Member]) -> None:
+    form = await _credit_fixture(console, people)
+    staff = await sign_in(client, people["staff"])
+    for method, _, path in CREDIT_ROUTES:
+        if method != "POST":
+            continue
+        for data in (form, {**form, "csrf": "x" * 43}):
+            refused = await client.post(path, data=data)
+            assert refused.status_code == 403 and texts.CSRF_FAILED in refused.text, path
+        refused = await staff.post(path, form, headers={"Origin": "https://evil.example"})
+        assert refused.status_code == 403, path
+    await _nothing_changed(console)
