@@ -41,6 +41,11 @@ class RuleType(_Strict):
     weekly_count: int | None = Field(default=None, ge=0)
     annual_cap: int | None = Field(default=None, ge=0)
     stages: dict[str, int] = Field(default_factory=dict)
+    # A material of the learning library read in Telegram (学完打卡, recorded by the checkin type): full
+    # points only when the time between opening and finishing reaches this share of the estimate; below
+    # it the points are multiplied by ``short_read_factor`` (rounded down; 0 gives none).
+    min_read_fraction: float | None = Field(default=None, ge=0, le=1)
+    short_read_factor: float = Field(default=0.0, ge=0, le=1)
 
     @model_validator(mode="after")
     def _consistent(self) -> RuleType:
@@ -146,6 +151,22 @@ class CreditRules(_Strict):
         if minutes < rule.min_minutes:
             return 0
         return (minutes // (rule.per_minutes or 1)) * rule.points
+
+    def reading_points(self, *, estimated_minutes: int, read_seconds: int) -> tuple[int, bool]:
+        """Points (before caps) of finishing a material estimated at ``estimated_minutes`` after
+        ``read_seconds``, and whether the reading counted in full.
+
+        A finished material is worth the study points of its estimate, at least one unit (``points``);
+        below ``min_read_fraction`` of the estimate it is worth ``short_read_factor`` of that.
+        """
+        found = self.first_of("checkin")
+        if found is None:
+            return 0, False
+        rule = found[1]
+        full_points = max(self.study_points(max(estimated_minutes, rule.min_minutes)), rule.points)
+        if rule.min_read_fraction is None or read_seconds >= rule.min_read_fraction * estimated_minutes * 60:
+            return full_points, True
+        return math.floor(full_points * rule.short_read_factor + 1e-9), False
 
     def event_points(self, rule_id: str, starts_at: datetime, ends_at: datetime) -> int:
         """Default points of an event: fixed, or per half day (up to 4 hours each) for training."""

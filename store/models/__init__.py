@@ -16,6 +16,7 @@ from store.models.credits import (
     StudyCheckin,
 )
 from store.models.knowledge import FaqEntry, QuestionLog
+from store.models.learning import LearningMaterial, MaterialReading
 from store.models.proposals import (
     Proposal,
     ProposalCounter,
@@ -47,6 +48,8 @@ __all__ = [
     "FaqEntry",
     "InviteAttempt",
     "KbDocument",
+    "LearningMaterial",
+    "MaterialReading",
     "Member",
     "MemberGroup",
     "MemberPreference",

@@ -83,6 +83,10 @@ class StudyCheckin(Base):
     study_date: Mapped[date] = mapped_column(Date)
     backfill: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # What backs it (0015): ``self_report`` (the member's own sentence, 自报) or ``reading`` (a material of the
+    # learning library read in Telegram, ``material_id``; no foreign key so SQLite adds the column in place).
+    evidence: Mapped[str] = mapped_column(String(16), default="self_report", server_default="self_report")
+    material_id: Mapped[int | None] = mapped_column(Integer)
 
 
 class CheckinDraft(Base):

@@ -1,0 +1,1 @@
+"""Learning library (学习资料库): materials, pages, readings and their figures."""
