@@ -20,7 +20,7 @@ import time as wall
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from store.learning.planner import MaterialInput, MemberInput, PlanOptions, check_plan, plan_week, week_start
+from store.learning.planner import PlanMaterial, PlanMember, PlanOptions, check_plan, plan_week, week_start
 from store.preferences import Prefs
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -28,13 +28,13 @@ TOPICS = [f"主题{i:02d}" for i in range(24)]
 QUIET = [(time(22, 0), time(8, 0)), (time(21, 0), time(9, 0)), (time(12, 0), time(14, 0)), (time(23, 0), time(7, 0))]
 
 
-def synthetic(members: int, materials: int, seed: int, now: datetime) -> tuple[list[MemberInput],
-                                                                               list[MaterialInput]]:
+def synthetic(members: int, materials: int, seed: int, now: datetime) -> tuple[list[PlanMember],
+                                                                               list[PlanMaterial]]:
     rnd = random.Random(seed)
     mats = []
     for i in range(1, materials + 1):
-        required = rnd.random() < 0.1
-        mats.append(MaterialInput(
+        required = rnd.random() < 0.02
+        mats.append(PlanMaterial(
             id=i, topics=frozenset(rnd.sample(TOPICS, rnd.randint(1, 3))),
             created_at=now - timedelta(days=rnd.randint(0, 365), minutes=rnd.randint(0, 1439)),
             required=required,
@@ -44,8 +44,8 @@ def synthetic(members: int, materials: int, seed: int, now: datetime) -> tuple[l
     people = []
     for i in range(1, members + 1):
         start, end = rnd.choice(QUIET)
-        seen = frozenset(rnd.sample(range(1, materials + 1), rnd.randint(0, 40)))
-        people.append(MemberInput(
+        seen = frozenset(rnd.sample(range(1, materials + 1), rnd.randint(0, 60)))
+        people.append(PlanMember(
             id=i,
             topics=frozenset(rnd.sample(TOPICS, rnd.randint(0, 4))),
             blocked_topics=frozenset(rnd.sample(TOPICS, rnd.choice((0, 0, 0, 1, 2)))),

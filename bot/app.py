@@ -18,6 +18,7 @@ from handlers import (
     credits_view,
     events,
     fallback,
+    learning_push,
     maintenance,
     member_settings,
     proposals,
@@ -49,6 +50,7 @@ FEATURES: Sequence[Feature] = (
     checkin.FEATURE,  # before the catch-all Q&A: "今天学习了《…》40分钟" is offered as a check-in
     credits_view.FEATURE,
     maintenance.FEATURE,
+    learning_push.FEATURE,  # weekly learning pushes: plan and sender jobs, 不再推送此主题
     console.FEATURE,  # /console: a sign-in link to the staff console
     ask.FEATURE,
     ask.CATCH_ALL,  # any other text is a question

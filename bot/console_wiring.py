@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from bot.broadcast_wiring import broadcast_config
+from bot.learning_wiring import learning_push_config
 from bot.proposals_wiring import proposals_config
 from bot.settings import Settings
 from store import audit
@@ -25,6 +27,8 @@ def console_config(settings: Settings) -> ConsoleConfig:
         bot_username=settings.bot_username,
         tz=settings.tz,
         proposals=proposals_config(settings),
+        learning_push=learning_push_config(settings),
+        prefs_defaults=broadcast_config(settings).defaults,
     )
 
 

@@ -519,3 +519,18 @@ CONSOLE_LINK = (
     "工作台登录链接（10 分钟内有效，只能使用一次，请勿转发）：\n{url}\n"
     "在电脑或手机浏览器中打开，点击“登录”。"
 )
+
+# --- learning pushes (学习推送) -----------------------------------------------------------------------
+LEARNING_PUSH_REASONS = {
+    "required": "这是{label}材料，请在期限内学完。",
+    "wrong": "与您答题中出错较多的“{topic}”主题相关，建议学习巩固。",
+    "topic": "与您关注的“{topic}”主题相关。",
+    "new": "资料库新上架的学习材料。",
+}
+LEARNING_PUSH_REQUIRED_LABEL = "必学"
+LEARNING_PUSH_MESSAGE = "📚 本周学习推荐\n《{title}》（约 {minutes} 分钟）\n{why}"
+BTN_LEARNING_PUSH_READ = "开始阅读"
+BTN_LEARNING_PUSH_STOP = "不再推送此主题"
+LEARNING_PUSH_STOPPED = "好的，今后不再向您推送“{topic}”主题的学习材料。"
+LEARNING_PUSH_ALREADY_STOPPED = "“{topic}”主题已停止推送。"
+LEARNING_PUSH_NO_TOPIC = "这条推送没有对应的主题，无需停止。"

@@ -12,6 +12,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from store.db import Database
+from store.learning.pushes import LearningPushConfig
+from store.preferences import PrefsDefaults
 from store.proposals.config import ProposalsConfig
 from store.types import Clock, utcnow
 
@@ -29,6 +31,8 @@ class ConsoleConfig:
     bot_username: str | None = None
     tz: ZoneInfo = field(default_factory=lambda: ZoneInfo("Asia/Shanghai"))
     proposals: ProposalsConfig = field(default_factory=ProposalsConfig)
+    learning_push: LearningPushConfig = field(default_factory=LearningPushConfig)
+    prefs_defaults: PrefsDefaults = field(default_factory=PrefsDefaults)
     bad_link_limit: int = 10  # bad sign-in links per client address ...
     bad_link_window: float = 600.0  # ... per this many seconds
 

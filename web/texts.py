@@ -10,6 +10,7 @@ NAV = (
     ("kb", "知识库"),
     ("qa", "问答"),
     ("members", "委员"),
+    ("learning_push", "学习推送"),
     ("audit", "操作记录"),
 )
 TITLE_HOME = "总览"
@@ -21,6 +22,7 @@ TITLE_MEMBERS = "委员"
 TITLE_MEMBER = "委员：{name}"
 TITLE_IMPORT = "导入名单"
 TITLE_AUDIT = "操作记录"
+TITLE_LEARNING_PUSH = "学习推送计划"
 TITLE_SIGNIN = "登录工作台"
 TITLE_LIST = "列表"
 TITLE_CHECKINS = "本周学习打卡"
@@ -130,3 +132,9 @@ ACTION_LABELS = {
     "proposal.convert": "转社情民意",
     "proposal.adopt": "采纳建议",
 }
+
+# ---- learning pushes (学习推送) ------------------------------------------------------------------
+LEARNING_PUSH_REASONS = {"required": "必学到期", "wrong": "答题错题主题", "topic": "关注主题", "new": "新资料"}
+LEARNING_PUSH_WEEKS = {"next": "下周", "this": "本周"}
+LEARNING_PUSH_STATUSES = {"planned": "待发送", "sending": "发送中", "sent": "已发送", "skipped": "已跳过",
+                          "failed": "发送失败"}

@@ -1,6 +1,6 @@
 """The weekly learning-push planner: which material each member is sent this week, and when.
 
-Pure (no database, no Telegram): the store loads plain inputs (``MemberInput``, ``MaterialInput``) and saves
+Pure (no database, no Telegram): the store loads plain inputs (``PlanMember``, ``PlanMaterial``) and saves
 the ``PlannedPush`` rows this returns.
 
 For each member, candidates are the materials they have neither read nor been pushed before and that touch
@@ -44,7 +44,7 @@ DEFAULT_DAY_END = time(20, 0)
 
 
 @dataclass(frozen=True)
-class MaterialInput:
+class PlanMaterial:
     id: int
     topics: frozenset[str]
     created_at: datetime
@@ -61,7 +61,7 @@ class MaterialInput:
 
 
 @dataclass(frozen=True)
-class MemberInput:
+class PlanMember:
     id: int
     topics: frozenset[str] = frozenset()
     blocked_topics: frozenset[str] = frozenset()
@@ -105,19 +105,20 @@ def next_week_start(at: datetime, tz: ZoneInfo) -> datetime:
 class _Index:
     """Materials by topic, each list sorted best-first (newest, then smallest id)."""
 
-    def __init__(self, materials: Sequence[MaterialInput], week_from: datetime) -> None:
+    def __init__(self, materials: Sequence[PlanMaterial], week_from: datetime) -> None:
         ordered = sorted(materials, key=lambda m: (-m.created_at.timestamp(), m.id))
         self.rank = {m.id: i for i, m in enumerate(ordered)}  # 0 = newest
         self.ordered = ordered
         self.by_id = {m.id: m for m in ordered}
-        self.by_topic: dict[str, list[MaterialInput]] = {}
+        self.by_topic: dict[str, list[PlanMaterial]] = {}
         for m in ordered:
             for topic in m.topics:
                 self.by_topic.setdefault(topic, []).append(m)
+        self.ids_by_topic = {topic: frozenset(m.id for m in ms) for topic, ms in self.by_topic.items()}
         self.required = [m for m in ordered if m.required_open(week_from)]
 
 
-def _first_topic(material: MaterialInput, preferred: Iterable[str]) -> str | None:
+def _first_topic(material: PlanMaterial, preferred: Iterable[str]) -> str | None:
     """The topic to name for a push: the first of ``preferred`` the material has, else its first topic."""
     for topic in preferred:
         if topic in material.topics:
@@ -125,19 +126,19 @@ def _first_topic(material: MaterialInput, preferred: Iterable[str]) -> str | Non
     return min(material.topics) if material.topics else None
 
 
-def choose(member: MemberInput, index: _Index, *, cap: int) -> list[tuple[MaterialInput, Reason, str | None]]:
+def choose(member: PlanMember, index: _Index, *, cap: int) -> list[tuple[PlanMaterial, Reason, str | None]]:
     """The member's materials for the week, best first (at most ``cap`` less what was pushed already)."""
     room = (member.cap if member.cap is not None else cap) - member.pushed_this_week
     if room <= 0:
         return []
     blocked = member.blocked_topics
-    excluded = set(member.seen)
+    excluded = set(member.seen) | member.finished_required
     if blocked:
         for topic in blocked:
-            excluded.update(m.id for m in index.by_topic.get(topic, ()))
-    chosen: list[tuple[MaterialInput, Reason, str | None]] = []
+            excluded.update(index.ids_by_topic.get(topic, ()))
+    chosen: list[tuple[PlanMaterial, Reason, str | None]] = []
 
-    def take(candidates: list[tuple[tuple[int, ...], MaterialInput]], reason: Reason,
+    def take(candidates: Sequence[tuple[tuple[int, ...], PlanMaterial]], reason: Reason,
              preferred: Sequence[str]) -> None:
         for _, material in heapq.nsmallest(room - len(chosen), candidates, key=lambda c: c[0]):
             chosen.append((material, reason, _first_topic(material, preferred)))
@@ -147,7 +148,7 @@ def choose(member: MemberInput, index: _Index, *, cap: int) -> list[tuple[Materi
     required = [((index.rank[m.id],), m) for m in index.required
                 if m.id not in excluded and m.id not in member.finished_required]
     if required:
-        take(required, "required", sorted(member.wrong_topics, key=lambda t: -member.wrong_topics[t]))
+        take(required, "required", ())
     # 2. wrong-answer topics: more wrong answers on the material's topics first
     if len(chosen) < room and member.wrong_topics:
         weights: dict[int, int] = {}
@@ -203,7 +204,7 @@ def _spread(member_id: int, count: int, days: Sequence[datetime], options: PlanO
     return sorted(times)
 
 
-def plan_week(members: Iterable[MemberInput], materials: Sequence[MaterialInput], *, week_from: datetime,
+def plan_week(members: Iterable[PlanMember], materials: Sequence[PlanMaterial], *, week_from: datetime,
               now: datetime, options: PlanOptions) -> list[PlannedPush]:
     """The pushes of the week starting at ``week_from`` (a local Monday 00:00, aware), none before ``now``."""
     tz = options.tz
@@ -233,7 +234,7 @@ def plan_week(members: Iterable[MemberInput], materials: Sequence[MaterialInput]
     return plan
 
 
-def check_plan(plan: Sequence[PlannedPush], members: Sequence[MemberInput], *, cap: int,
+def check_plan(plan: Sequence[PlannedPush], members: Sequence[PlanMember], *, cap: int,
                tz: ZoneInfo) -> list[str]:
     """Problems with a plan (repeats, caps, seen or blocked material, quiet hours); empty when it is sound."""
     from store.preferences import in_quiet_hours
