@@ -27,7 +27,8 @@ from store import app_state, audit
 from store import members as members_repo
 from store import questions as questions_repo
 from store.db import Database
-from store.models import Proposal, StudyCheckin
+from store.learning import materials as materials_repo
+from store.models import MaterialReading, Proposal, StudyCheckin
 from store.roster import parse_roster
 from store.types import utcnow
 from web.app import create_app
@@ -62,6 +63,7 @@ PAGES = [
     ("qa", "/console/qa"),
     ("questions", "/console/qa/questions"),
     ("members", "/console/members"),
+    ("learning", "/console/learning"),
     ("audit", "/console/audit"),
     ("proposals", "/console/lists/proposals"),
 ]
@@ -109,6 +111,19 @@ async def seed(db: Database, kb: KnowledgeBase) -> dict[str, int]:
                                  content=title + "，建议有关部门尽快研究解决。", category="社会民生", status=status,
                                  deadline=deadline if isinstance(deadline, date) else None, unit=unit,
                                  created_at=now - timedelta(days=n), updated_at=now))
+        for n, source in enumerate(("学习打卡与履职积分.md", "提案和微建议指南.md")):
+            chunks = await asyncio.to_thread(kb.source_chunks, source)
+            material = await materials_repo.create_material(session, created_by=staff.id, now=now - timedelta(days=n),
+                                                            data=materials_repo.MaterialInput(
+                title=chunks[0].title, kind="kb", kb_source=source, estimated_minutes=20,
+                body=materials_repo.join_chunks([c.text for c in chunks]), topics=("理论学习",),
+                required_from=today - timedelta(days=30) if n == 0 else None,
+                required_until=today + timedelta(days=30) if n == 0 else None,
+                required_label="本季度必学" if n == 0 else None))
+            for reader in ("张明", "王芳")[: 2 - n]:
+                session.add(MaterialReading(member_id=people[reader].id, material_id=material.id,
+                                            opened_at=now - timedelta(minutes=40), last_page=1, last_read_at=now,
+                                            finished_at=now, read_seconds=1500 + 300 * n))
     return {"unbound": people["陈静"].id}
 
 

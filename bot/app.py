@@ -18,6 +18,7 @@ from handlers import (
     credits_view,
     events,
     fallback,
+    learn,
     learning_push,
     maintenance,
     member_settings,
@@ -49,6 +50,7 @@ FEATURES: Sequence[Feature] = (
     events.FEATURE,  # event codes and /start EVT-… deep links (registered ahead of /start's handler)
     checkin.FEATURE,  # before the catch-all Q&A: "今天学习了《…》40分钟" is offered as a check-in
     credits_view.FEATURE,
+    learn.FEATURE,  # /learn: the learning library, read page by page, 学完打卡
     maintenance.FEATURE,
     learning_push.FEATURE,  # weekly learning pushes: plan and sender jobs, 不再推送此主题
     console.FEATURE,  # /console: a sign-in link to the staff console

@@ -29,6 +29,7 @@ def console_config(settings: Settings) -> ConsoleConfig:
         proposals=proposals_config(settings),
         learning_push=learning_push_config(settings),
         prefs_defaults=broadcast_config(settings).defaults,
+        topics=tuple(settings.broadcast_topics),
     )
 
 

@@ -16,6 +16,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -27,7 +28,10 @@ from bot.services import build_services
 from bot.settings import Settings
 from handlers.context import BotApplication, Services
 from handlers.rate_limit import VirtualTime
+from knowledge.loaders import load as load_document
+from knowledge.starter import STARTER_DIR
 from store import members as members_repo
+from store.learning import materials as materials_repo
 from store.models import Member
 from store.roster import parse_roster
 from store.types import utcnow
@@ -175,6 +179,43 @@ async def seed_roster(services: Services) -> bool:
             raise RuntimeError(f"demo roster is invalid: {parsed.errors}")
         await members_repo.import_roster(session, rows=parsed.rows, now=utcnow())
     return True
+
+
+# (starter guide, topics, estimated minutes, required this quarter): the demo's learning library (/learn)
+DEMO_MATERIALS = (
+    ("学习打卡与履职积分.md", ("理论学习",), 20, True),
+    ("提案和微建议指南.md", ("提案工作", "社会民生"), 20, False),
+    ("社情民意信息指南.md", ("社会民生",), 20, False),
+    ("履职考核与请假.md", ("理论学习",), 20, False),
+)
+DEMO_REQUIRED_LABEL = "本季度必学"
+
+
+async def seed_materials(services: Services) -> int:
+    """Add a few learning materials from the starter guides when the library is empty; how many it added."""
+    now = utcnow()
+    today = now.astimezone(services.tz).date()
+    quarter_start = today.replace(month=3 * ((today.month - 1) // 3) + 1, day=1)
+    next_quarter = (quarter_start.replace(year=quarter_start.year + 1, month=1) if quarter_start.month == 10
+                    else quarter_start.replace(month=quarter_start.month + 3))
+    quarter_end = next_quarter - timedelta(days=1)
+    async with services.db.session() as session:
+        if await materials_repo.all_materials(session):
+            return 0
+        added = 0
+        for name, topics, minutes, required in DEMO_MATERIALS:
+            path = STARTER_DIR / name
+            if not path.is_file():
+                continue
+            document = await asyncio.to_thread(load_document, path)
+            await materials_repo.create_material(session, created_by=None, now=now, data=materials_repo.MaterialInput(
+                title=document.meta.title, kind="kb", body=document.text, estimated_minutes=minutes, topics=topics,
+                source_label=document.meta.title, kb_source=name,
+                required_from=quarter_start if required else None, required_until=quarter_end if required else None,
+                required_label=DEMO_REQUIRED_LABEL if required else None,
+            ))
+            added += 1
+    return added
 
 
 async def load_members(services: Services) -> list[Member]:
@@ -394,6 +435,7 @@ async def run_demo(settings: Settings, *, as_user: int = DEFAULT_USER, script: P
     try:
         await services.db.upgrade()
         seeded = await seed_roster(services)
+        await seed_materials(services)
         members = await load_members(services)
         introduce(members, seeded, info)
         api = LocalBotApi(first_update_id=time.time_ns() // 1000)  # unique across runs on one database

@@ -14,6 +14,7 @@ from handlers.charts import bar_chart
 from handlers.context import BotApplication, BotContext, services_of
 from handlers.credits_common import local_today, rules_of
 from handlers.guards import parse_id, reply, require_member, require_staff
+from handlers.learn import learning_stats_lines
 from handlers.maintenance import claim_job_run
 from handlers.rate_limit import bulk_sends
 from handlers.registry import CommandInfo, Feature
@@ -283,6 +284,7 @@ async def stats_command(update: Update, context: BotContext, staff: Member) -> N
               for r in data.below[:20]]
     if len(data.below) > 20:
         lines.append(texts.STATS_BELOW_MORE.format(count=len(data.below) - 20))
+    lines += ["", *await learning_stats_lines(context, today=today)]
     await reply(update, "\n".join(lines))
     chat = update.effective_chat
     if chat is not None and data.by_sector:

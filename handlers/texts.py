@@ -70,6 +70,7 @@ MEDIA_DEFAULT = "这类消息"
 COMMAND_DESCRIPTIONS = {
     "ask": "问政策和程序",
     "checkin": "学习打卡",
+    "learn": "学习资料",
     "credits": "我的积分",
     "propose": "提建议",
     "my": "我的建议",
@@ -520,6 +521,56 @@ CONSOLE_LINK = (
     "在电脑或手机浏览器中打开，点击“登录”。"
 )
 
+# --- learning library (/learn) ---------------------------------------------------------------------
+LEARN_MENU = "学习资料库：共 {count} 份资料。请选择："
+LEARN_EMPTY = "学习资料库里还没有资料，工作人员添加后即可在这里阅读。"
+BTN_LEARN_CONTINUE = "继续学习"
+BTN_LEARN_REQUIRED = "必学"
+BTN_LEARN_NEW = "最新"
+BTN_LEARN_TOPICS = "按主题"
+BTN_LEARN_PREV = "上一页"
+BTN_LEARN_NEXT = "下一页"
+BTN_LEARN_DONE = "学完打卡"
+BTN_LEARN_BACK = "返回目录"
+LEARN_LIST_HEAD = {
+    "continue": "继续学习（上次读到的位置）：",
+    "required": "当前必学资料：",
+    "new": "最新资料：",
+    "topic": "主题“{topic}”的资料：",
+}
+LEARN_LIST_EMPTY = {
+    "continue": "您没有读到一半的资料。可以从“最新”或“按主题”开始。",
+    "required": "当前没有必学资料。",
+    "new": "学习资料库里还没有资料。",
+    "topic": "主题“{topic}”下还没有资料。",
+}
+LEARN_TOPICS_HEAD = "请选择主题："
+LEARN_NO_TOPICS = "资料还没有标注主题。可以看“最新”资料。"
+LEARN_LINE = "{n}. {title}（约 {minutes} 分钟）{state}"
+LEARN_STATE_DONE = " ✓已学完"
+LEARN_STATE_AT = " 读到第 {page}/{pages} 页"
+LEARN_STATE_REQUIRED = " 【{label}】"
+LEARN_REQUIRED_DEFAULT = "必学"
+LEARN_PAGE = "《{source}》  第 {page}/{pages} 页\n\n{body}\n\n——摘自《{source}》"
+LEARN_PAGE_LINK = "原文链接：{url}"
+LEARN_LAST_PAGE_HINT = "已读到最后一页。读完请点“学完打卡”。"
+LEARN_ALREADY_DONE = "您已于 {day} 学完本资料并打卡，可以随时重读。"
+LEARN_RECORDED = "学完打卡成功：《{title}》，用时 {duration}，获得 {points} 分。"
+LEARN_RECORDED_SHORT = (
+    "学完打卡已记录：《{title}》，用时 {duration}，不到预计阅读时间（约 {minutes} 分钟）的 {percent}%，"
+    "本次计 {points} 分。认真读完可得全部积分。"
+)
+LEARN_RECORDED_CAPPED = "（{reason}）"
+LEARN_NOT_AT_END = "请先读到最后一页再打卡。"
+LEARN_DURATION_MIN = "{minutes} 分钟"
+LEARN_DURATION_SEC = "{seconds} 秒"
+LEARN_NO_RULE = "当前积分规则没有学习打卡类型，无法记分，请联系工作人员。"
+
+# staff: adding a material by sending a file, and the learning figures in /stats
+LEARN_STATS_HEAD = "学习资料：{materials} 份；打开 {opened} 次，学完 {finished} 次，阅读时长中位数 {median}。"
+LEARN_STATS_MISSING = "有必学资料未完成的委员：{count} 人"
+LEARN_STATS_MATERIAL = "· 《{title}》打开 {opened}，学完 {finished}，中位数 {median}"
+LEARN_STATS_NONE = "-"
 # --- learning pushes (学习推送) -----------------------------------------------------------------------
 LEARNING_PUSH_REASONS = {
     "required": "这是{label}材料，请在期限内学完。",

@@ -35,6 +35,7 @@ class ConsoleConfig:
     prefs_defaults: PrefsDefaults = field(default_factory=PrefsDefaults)
     bad_link_limit: int = 10  # bad sign-in links per client address ...
     bad_link_window: float = 600.0  # ... per this many seconds
+    topics: tuple[str, ...] = ()  # the /settings topics (BROADCAST_TOPICS): learning materials are tagged with them
 
     @property
     def upload_dir(self) -> Path:

@@ -10,6 +10,7 @@ NAV = (
     ("kb", "知识库"),
     ("qa", "问答"),
     ("members", "委员"),
+    ("learning", "学习"),
     ("learning_push", "学习推送"),
     ("audit", "操作记录"),
 )
@@ -22,6 +23,7 @@ TITLE_MEMBERS = "委员"
 TITLE_MEMBER = "委员：{name}"
 TITLE_IMPORT = "导入名单"
 TITLE_AUDIT = "操作记录"
+TITLE_LEARNING = "学习"
 TITLE_LEARNING_PUSH = "学习推送计划"
 TITLE_SIGNIN = "登录工作台"
 TITLE_LIST = "列表"
@@ -63,6 +65,9 @@ FLASH: dict[str, str] = {
     "invite_renewed": "已生成新的邀请码，旧邀请码作废。",
     "import_expired": "导入预览已失效，请重新上传。",
     "self_forbidden": "不能停用自己或修改自己的角色。",
+    "material_added": "学习资料已添加，委员发送 /learn 即可阅读。",
+    "material_retired": "学习资料已下架。",
+    "material_restored": "学习资料已重新上架。",
 }
 
 # ---- overview ------------------------------------------------------------------------------------
@@ -131,7 +136,29 @@ ACTION_LABELS = {
     "proposal.merge": "合并建议",
     "proposal.convert": "转社情民意",
     "proposal.adopt": "采纳建议",
+    "learning.add": "添加学习资料",
+    "learning.retire": "下架学习资料",
+    "learning.restore": "上架学习资料",
 }
+
+# ---- learning library (学习) -------------------------------------------------------------------------
+MATERIAL_KIND_LABELS = {"text": "文本", "link": "链接", "kb": "知识库文档", "file": "上传文件"}
+MATERIAL_ERRORS = {
+    "kind": "请选择资料类型。",
+    "title": "标题不能为空，最多 200 字。",
+    "body": "资料正文不能为空（文本请填写正文，文件请上传有文字的 .docx .pdf .txt .md .html）。",
+    "body_too_long": "资料正文过长（最多 20 万字）。",
+    "link": "链接须以 https:// 或 http:// 开头。",
+    "minutes": "预计阅读时间须为 1 至 600 分钟。",
+    "topic": "主题须从通知设置的主题中选择。",
+    "required": "必学期间须同时填写开始和结束日期，且开始不晚于结束。",
+    "kb_missing": "请选择一份知识库文档（知识库不可用时无法选择）。",
+    "file_unreadable": "无法读取这个文件：{reason}",
+    "date": "日期格式应为 2026-12-31。",
+}
+MINUTES_NONE = "—"
+DURATION_MIN = "{minutes} 分钟"
+DURATION_SEC = "{seconds} 秒"
 
 # ---- learning pushes (学习推送) ------------------------------------------------------------------
 LEARNING_PUSH_REASONS = {"required": "必学到期", "wrong": "答题错题主题", "topic": "关注主题", "new": "新资料"}

@@ -21,8 +21,11 @@ SUMMARY_SHEET = "汇总"
 DETAIL_SHEET = "明细"
 SUMMARY_HEAD = ["姓名", "telegram_id", "界别", "地区", "合计"]
 DETAIL_HEAD = ["编号", "姓名", "日期", "类型", "类型名称", "积分", "申请积分", "封顶原因", "依据类型", "依据编号",
-               "内容", "备注", "规则版本", "记录时间"]
+               "内容", "备注", "规则版本", "记录时间", "依据"]
 SOURCE_LABELS = {"checkin": "打卡", "event": "活动签到", "proposal": "微建议", "adjustment": "人工调整"}
+# What backs an entry (store.credits.reports.EVIDENCE_KINDS); a self-reported check-in is labelled 自报.
+EVIDENCE_LABELS = {"reading": "阅读", "self_report": "自报", "event": "活动签到", "proposal": "微建议",
+                   "adjustment": "人工调整"}
 CAP_LABELS = {"daily": "当日上限", "weekly": "每周上限", "annual": "年度上限"}
 
 
@@ -35,6 +38,8 @@ async def build_report(settings: Settings, period_text: str | None) -> tuple[dic
         async with db.session() as session:
             rows = await reports.report_rows(session, rules=rules, period=period)
             entries = await reports.ledger_entries(session, period=period)
+            evidence = await reports.entry_evidence(session, entries=[e for e, _ in entries])
+            by_evidence = await reports.points_by_evidence(session, period=period)
     report = {
         "period": period.label,
         "members": [
@@ -45,6 +50,8 @@ async def build_report(settings: Settings, period_text: str | None) -> tuple[dic
                 "district": r.member.district,
                 "total": r.total,
                 "by_type": r.by_type,
+                # points by what backs them: reading (a material read in the bot), self_report (自报), event, …
+                "by_evidence": {k: by_evidence.get(r.member.id, {}).get(k, 0) for k in reports.EVIDENCE_KINDS},
             }
             for r in rows
         ],
@@ -52,7 +59,8 @@ async def build_report(settings: Settings, period_text: str | None) -> tuple[dic
     detail = [
         [e.id, m.name, e.activity_date.isoformat(), e.rule_id, rules.label(e.rule_id), e.points, e.requested_points,
          CAP_LABELS.get(e.capped_reason or "", ""), SOURCE_LABELS.get(e.source_type, e.source_type), e.source_id,
-         e.title or "", e.note or "", e.rules_version, e.at.astimezone(settings.tz).strftime("%Y-%m-%d %H:%M")]
+         e.title or "", e.note or "", e.rules_version, e.at.astimezone(settings.tz).strftime("%Y-%m-%d %H:%M"),
+         EVIDENCE_LABELS.get(evidence[e.id], evidence[e.id])]
         for e, m in entries
     ]
     return report, detail
@@ -67,10 +75,12 @@ def write_xlsx(path: Path, report: dict[str, Any], detail: list[list[Any]], rule
     summary = book.active
     assert summary is not None
     summary.title = SUMMARY_SHEET
-    summary.append(SUMMARY_HEAD + [f"{rules.label(t)}（{t}）" for t in type_ids])
+    summary.append(SUMMARY_HEAD + [f"{rules.label(t)}（{t}）" for t in type_ids]
+                   + [f"依据：{EVIDENCE_LABELS[k]}" for k in reports.EVIDENCE_KINDS])
     for member in report["members"]:
         summary.append([member["name"], member["telegram_id"], member["sector"], member["district"],
-                        member["total"], *(member["by_type"].get(t, 0) for t in type_ids)])
+                        member["total"], *(member["by_type"].get(t, 0) for t in type_ids),
+                        *(member["by_evidence"].get(k, 0) for k in reports.EVIDENCE_KINDS)])
     sheet = book.create_sheet(DETAIL_SHEET)
     sheet.append(DETAIL_HEAD)
     for row in detail:

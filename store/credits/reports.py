@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from store.credits.rules import CreditRules
-from store.models import CreditEntry, Member, Role
+from store.models import CreditEntry, Member, Role, StudyCheckin
 
 
 @dataclass(frozen=True)
@@ -237,3 +237,38 @@ async def stats(session: AsyncSession, *, rules: CreditRules, period: Period, to
         by_district=sorted(districts.values(), key=lambda s: -s.average),
         below=below,
     )
+
+
+# --- evidence (issue #15): what backs each entry --------------------------------------------------------
+
+EVIDENCE_KINDS = ("reading", "self_report", "event", "proposal", "adjustment")
+
+
+async def entry_evidence(session: AsyncSession, *, entries: list[CreditEntry]) -> dict[int, str]:
+    """entry id → its evidence kind: a study check-in's own (``reading``: a material read in the bot,
+    ``self_report``: the member's sentence, 自报), else the entry's source type (``event``, ``proposal``,
+    ``adjustment``)."""
+    checkin_ids = sorted({int(e.source_id) for e in entries if e.source_type == "checkin" and e.source_id.isdigit()})
+    kinds: dict[int, str] = {}
+    for start in range(0, len(checkin_ids), 500):
+        chunk = checkin_ids[start:start + 500]
+        rows = await session.execute(select(StudyCheckin.id, StudyCheckin.evidence).where(StudyCheckin.id.in_(chunk)))
+        kinds.update({int(i): str(kind) for i, kind in rows.all()})
+    out = {}
+    for entry in entries:
+        if entry.source_type == "checkin":
+            found = kinds.get(int(entry.source_id)) if entry.source_id.isdigit() else None
+            out[entry.id] = found or "self_report"
+        else:
+            out[entry.id] = entry.source_type
+    return out
+
+
+async def points_by_evidence(session: AsyncSession, *, period: Period) -> dict[int, dict[str, int]]:
+    """member id → {evidence kind: points} for the entries in the period (reversals count with their kind)."""
+    entries = [e for e, _ in await ledger_entries(session, period=period)]
+    evidence = await entry_evidence(session, entries=entries)
+    table: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for entry in entries:
+        table[entry.member_id][evidence[entry.id]] += entry.points
+    return {m: dict(v) for m, v in table.items()}

@@ -162,3 +162,14 @@ def pages_of(material: LearningMaterial) -> list[str]:
     if not body.strip() and material.link_url:
         return [material.link_url]
     return split_pages(body)
+
+
+def join_chunks(texts: Sequence[str]) -> str:
+    """The text of a knowledge-base document from its chunks in document order (a repeated heading line,
+    which the chunker puts above each part of a long article, kept once)."""
+    lines: list[str] = []
+    for text in texts:
+        for line in text.split("\n"):
+            if line.strip() and (not lines or line != lines[-1]) and not (line.endswith(("：", ":")) and line in lines):
+                lines.append(line)
+    return "\n".join(lines)

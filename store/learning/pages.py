@@ -12,53 +12,43 @@ import re
 PAGE_CHARS = 700
 _MIN_FILL = PAGE_CHARS // 3  # below this a page takes the next article's start anyway
 _ARTICLE = re.compile(r"^\s*第[一二三四五六七八九十百千零〇两\d]+条")
+_HEADING = re.compile(r"^\s*#{1,6}\s+")  # Markdown heading marks of loaded files
 _SENTENCE = re.compile(r"(?<=[。！？；!?;])")
 
 
 def _sentences(paragraph: str, limit: int) -> list[str]:
-    """A paragraph longer than ``limit`` cut into pieces at sentence ends (hard cut as a last resort)."""
+    """A paragraph's sentences, each at most ``limit`` long (a longer one is cut hard, as a last resort)."""
     pieces: list[str] = []
-    current = ""
     for sentence in (s for s in _SENTENCE.split(paragraph) if s):
-        while len(sentence) > limit:  # one sentence longer than a page
-            if current:
-                pieces.append(current)
-                current = ""
-            pieces.append(sentence[:limit])
-            sentence = sentence[limit:]
-        if len(current) + len(sentence) > limit:
-            pieces.append(current)
-            current = sentence
-        else:
-            current += sentence
-    if current:
-        pieces.append(current)
+        pieces += [sentence[i:i + limit] for i in range(0, len(sentence), limit)]
     return pieces
 
 
 def split_pages(text: str, *, limit: int = PAGE_CHARS) -> list[str]:
     """The pages of ``text`` (at least one page, possibly empty)."""
-    paragraphs = [p.strip() for p in re.split(r"\n\s*\n|\n", text.replace("\r\n", "\n")) if p.strip()]
+    lines = re.split(r"\n\s*\n|\n", text.replace("\r\n", "\n"))
+    paragraphs = [p for p in (_HEADING.sub("", line).strip() for line in lines) if p]
     pages: list[str] = []
-    current: list[str] = []
-    size = 0
-
-    def flush() -> None:
-        nonlocal current, size
-        if current:
-            pages.append("\n".join(current))
-        current, size = [], 0
-
+    current = ""
     for paragraph in paragraphs:
-        for piece in _sentences(paragraph, limit) if len(paragraph) > limit else [paragraph]:
-            extra = len(piece) + (1 if current else 0)
-            if current and size + extra > limit:
-                flush()
-                extra = len(piece)
-            elif current and _ARTICLE.match(piece) and size >= _MIN_FILL and size + extra > limit * 0.8:
-                flush()  # a new article near the end of a page starts the next page
-                extra = len(piece)
-            current.append(piece)
-            size += extra
-    flush()
-    return pages or [""]
+        joined = f"{current}\n{paragraph}" if current else paragraph
+        if len(joined) <= limit and not (
+            _ARTICLE.match(paragraph) and len(current) >= _MIN_FILL and len(joined) > limit * 0.8
+        ):
+            current = joined
+            continue
+        if len(paragraph) <= limit:  # the paragraph starts the next page whole
+            pages.append(current)
+            current = paragraph
+            continue
+        # A paragraph longer than a page: sentence by sentence, the first ones filling this page.
+        separator = "\n" if current else ""
+        for sentence in _sentences(paragraph, limit):
+            if len(current) + len(separator) + len(sentence) > limit:
+                pages.append(current)
+                current, separator = "", ""
+            current += separator + sentence
+            separator = ""
+    if current or not pages:
+        pages.append(current)
+    return [p for p in pages if p] or [""]

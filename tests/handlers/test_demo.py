@@ -76,3 +76,16 @@ async def test_repl_lines(tmp_path: Path) -> None:
     assert interpret("/photo a.jpg", 1001, session) == Event(1001, "photo", "a.jpg")
     assert interpret("/quit", 1001, session) is None
     assert interpret("今天学习了40分钟", 1001, session) == Event(1001, "text", "今天学习了40分钟")
+
+
+async def test_demo_library_is_seeded_from_the_starter_guides(demo_settings: Settings, tmp_path: Path) -> None:
+    script = tmp_path / "learn.jsonl"
+    script.write_text('{"user": 1001, "text": "/learn"}\n{"user": 1001, "press": "必学"}\n'
+                      '{"user": 1001, "press": "1. 委员学习打卡与履职积分说明"}\n', encoding="utf-8")
+    out, err = io.StringIO(), io.StringIO()
+    assert await run_demo(demo_settings, script=script, out=out, err=err) == 0
+    calls = [json.loads(line) for line in out.getvalue().splitlines()]
+    menu, required, page = (c for c in calls if c["method"] != "answerCallbackQuery")
+    assert "共 4 份资料" in menu["text"]
+    assert "委员学习打卡与履职积分说明" in required["text"] and "【本季度必学】" in required["text"]
+    assert "《委员学习打卡与履职积分说明》  第 1/" in page["text"] and "#" not in page["text"]

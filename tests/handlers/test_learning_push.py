@@ -119,6 +119,8 @@ async def test_a_push_matches_topic_and_wrong_answer_and_waits_out_quiet_hours(
     markup = sent.params["reply_markup"]
     markup = json.loads(markup) if isinstance(markup, str) else markup
     assert markup["inline_keyboard"][0][0]["callback_data"] == f"learn:page:{first.material_id}:1"
+    reader = await chat.tap(MEMBER, texts.BTN_LEARNING_PUSH_READ)  # opens the library's reader, page 1
+    assert any(f"{material}的正文。" in t for t in reader.texts), reader.texts
     await run_job(bot_app, learning_push.SEND_JOB)  # sent once only
     assert len(pushes_to(fake, since, MEMBER)) == 1
     assert [r.status for r in await planned(services, member.id) if r.id == first.id] == ["sent"]

@@ -19,11 +19,15 @@ SignIn = Callable[[httpx.AsyncClient, Member], Awaitable[SignedIn]]
 
 
 async def test_pages_need_a_session(client: httpx.AsyncClient, people: dict[str, Member]) -> None:
-    for path in ("/console/", "/console/kb", "/console/qa", "/console/members", "/console/audit"):
+    for path in ("/console/", "/console/kb", "/console/qa", "/console/members", "/console/learning",
+                 "/console/audit"):
         response = await client.get(path)
         assert response.status_code == 303 and response.headers["location"] == "/console/signin"
     response = await client.post("/console/qa/faq", data={"question": "q", "answer": "a"})
     assert response.status_code == 401
+    for path in ("/console/learning/add", "/console/learning/1/retire"):
+        response = await client.post(path, data={"kind": "text", "title": "t", "body": "b", "estimated_minutes": "5"})
+        assert response.status_code == 401, path
     help_page = await client.get("/console/signin")
     assert "/console" in help_page.text and texts.SIGNIN_HOWTO in help_page.text
 
@@ -148,6 +152,11 @@ async def test_forms_need_the_sessions_csrf_token(make_client: Callable[..., htt
         assert header.status_code == 303
         async with console.db.session() as session:
             assert len(await questions_repo.all_faq(session)) == 2
+        material = {"kind": "text", "title": "读本", "body": "正文", "estimated_minutes": "5"}
+        for data in (material, {**material, "csrf": bob.csrf}):
+            refused = await a.post("/console/learning/add", data=data)
+            assert refused.status_code == 403 and texts.CSRF_FAILED in refused.text
+        assert (await alice.post("/console/learning/add", data=material)).status_code == 303
 
 
 async def test_member_written_text_is_escaped(client: httpx.AsyncClient, console: Console, sign_in: SignIn,
@@ -159,7 +168,8 @@ async def test_member_written_text_is_escaped(client: httpx.AsyncClient, console
         await questions_repo.log_question(session, member_id=evil.id, chat_id=1666, question=f"问题{script}",
                                           answered=False, answer="", sources=[], at=console.clock(), mode="refused")
     await sign_in(client, people["staff"])
-    for path in ("/console/qa", "/console/qa/questions", "/console/members", f"/console/members/{evil.id}"):
+    for path in ("/console/qa", "/console/qa/questions", "/console/members", f"/console/members/{evil.id}",
+                 "/console/learning"):
         html = (await client.get(path)).text
         assert "<script>alert" not in html and "<img src=x" not in html, path
     qa = (await client.get("/console/qa")).text
