@@ -64,6 +64,7 @@ PAGES = [
     ("questions", "/console/qa/questions"),
     ("members", "/console/members"),
     ("learning", "/console/learning"),
+    ("learning-push", "/console/learning_push"),
     ("audit", "/console/audit"),
     ("proposals", "/console/lists/proposals"),
 ]
