@@ -29,11 +29,11 @@ from __future__ import annotations
 import heapq
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from store.preferences import Prefs, next_allowed_time
+from store.preferences import Prefs, in_quiet_hours, next_allowed_time
 
 Reason = Literal["required", "wrong", "topic", "new"]
 REASONS: tuple[Reason, ...] = ("required", "wrong", "topic", "new")
@@ -182,26 +182,22 @@ def choose(member: PlanMember, index: _Index, *, cap: int) -> list[tuple[PlanMat
     return chosen
 
 
-def _spread(member_id: int, count: int, days: Sequence[datetime], options: PlanOptions,
-            not_before: datetime) -> list[datetime]:
-    """``count`` send times for one member over ``days`` (local midnights), at least ``not_before``."""
+def _spread(member_id: int, count: int, n_days: int, options: PlanOptions) -> list[tuple[int, int]]:
+    """``count`` (day index, local minute of the day) slots for one member over ``n_days`` days."""
     start_min = options.day_start.hour * 60 + options.day_start.minute
     end_min = options.day_end.hour * 60 + options.day_end.minute
     window = max(1, end_min - start_min)
     # Knuth's multiplicative hash: consecutive ids land far apart in the day and the week.
     h = (member_id * 2654435761) & 0xFFFFFFFF
-    first_day = h % len(days)
-    minute = start_min + (h >> 8) % window
-    step = max(1, len(days) // count) if count else 1
-    times = []
+    first_day = h % n_days
+    offset = (h >> 8) % window
+    step = max(1, n_days // count) if count else 1
+    slots = []
     for j in range(count):
         slot = first_day + j * step
-        day = days[slot % len(days)]
-        extra = (slot // len(days)) * (window // max(1, count))  # more pushes than days: later in the day
-        local_minute = start_min + (minute - start_min + extra) % window
-        at = day + timedelta(minutes=local_minute)
-        times.append(max(at.astimezone(UTC), not_before))
-    return sorted(times)
+        extra = (slot // n_days) * (window // max(1, count))  # more pushes than days: later in the day
+        slots.append((slot % n_days, start_min + (offset + extra) % window))
+    return slots
 
 
 def plan_week(members: Iterable[PlanMember], materials: Sequence[PlanMaterial], *, week_from: datetime,
@@ -211,23 +207,34 @@ def plan_week(members: Iterable[PlanMember], materials: Sequence[PlanMaterial], 
     index = _Index(materials, max(week_from, now))
     monday = week_from.astimezone(tz).date()
     today = now.astimezone(tz)
-    days: list[datetime] = []
+    days: list[date] = []
     for d in range(7):
-        midnight = datetime.combine(monday + timedelta(days=d), time(0, 0), tzinfo=tz)
-        day_end = midnight + timedelta(minutes=options.day_end.hour * 60 + options.day_end.minute)
-        if day_end > today:
-            days.append(midnight)
+        day = monday + timedelta(days=d)
+        if datetime.combine(day, options.day_end, tzinfo=tz) > today:
+            days.append(day)
     week_end = datetime.combine(monday + timedelta(days=7), time(0, 0), tzinfo=tz).astimezone(UTC)
     if not days:
         return []
+    # (day, minute) → the UTC instant, computed once (wall-clock times, DST-safe), and local times by minute
+    instants: dict[tuple[int, int], datetime] = {}
+    clock_times = [time(m // 60, m % 60) for m in range(24 * 60)]
     plan: list[PlannedPush] = []
     for member in members:
         picks = choose(member, index, cap=options.cap)
         if not picks:
             continue
-        times = _spread(member.id, len(picks), days, options, now)
-        for (material, reason, topic), at in zip(picks, times, strict=True):
-            send_at = next_allowed_time(member.prefs, at, tz)
+        times = []
+        for key in _spread(member.id, len(picks), len(days), options):
+            at = instants.get(key)
+            if at is None:
+                at = instants[key] = datetime.combine(days[key[0]], clock_times[key[1]], tzinfo=tz).astimezone(UTC)
+            if at < now:
+                at = next_allowed_time(member.prefs, now, tz)
+            elif in_quiet_hours(member.prefs, clock_times[key[1]]):
+                at = next_allowed_time(member.prefs, at, tz)
+            times.append(at)
+        times.sort()
+        for (material, reason, topic), send_at in zip(picks, times, strict=True):
             if send_at >= week_end:  # quiet until the week is over: leave it to next week's plan
                 continue
             plan.append(PlannedPush(member.id, material.id, send_at, reason, topic))
@@ -237,8 +244,6 @@ def plan_week(members: Iterable[PlanMember], materials: Sequence[PlanMaterial], 
 def check_plan(plan: Sequence[PlannedPush], members: Sequence[PlanMember], *, cap: int,
                tz: ZoneInfo) -> list[str]:
     """Problems with a plan (repeats, caps, seen or blocked material, quiet hours); empty when it is sound."""
-    from store.preferences import in_quiet_hours
-
     by_member = {m.id: m for m in members}
     problems: list[str] = []
     pairs: set[tuple[int, int]] = set()
