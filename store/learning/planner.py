@@ -17,8 +17,10 @@ member per week, less what they were already pushed this week.
 
 Times: each member's pushes are spread over the remaining days of the week (one day apart at least when
 there are enough days), at a minute of the daytime window derived from the member id, so the week's pushes
-reach the sender a few per minute rather than all at once; a time inside the member's quiet hours moves to
-their end (``store.preferences.next_allowed_time``). The sender checks quiet hours again at send time.
+reach the sender a few per minute rather than all at once; a slot sooner than ``lead`` after ``now`` (planning
+mid-week, a freshly started bot) moves to the same minute of a later day, so nothing goes out in a burst; a
+time inside the member's quiet hours moves to their end (``store.preferences.next_allowed_time``). The
+sender checks quiet hours again at send time.
 
 Speed: materials are indexed by topic once; a member only scores the materials of their own topics and
 wrong-answer topics, and the ``new`` tier walks one list sorted newest-first, stopping at the cap.
@@ -88,6 +90,7 @@ class PlanOptions:
     tz: ZoneInfo = field(default_factory=lambda: ZoneInfo("Asia/Shanghai"))
     day_start: time = DEFAULT_DAY_START
     day_end: time = DEFAULT_DAY_END
+    lead: timedelta = timedelta(hours=1)  # nothing is planned sooner than this after ``now``
 
 
 def week_start(at: datetime, tz: ZoneInfo) -> datetime:
@@ -209,33 +212,41 @@ def plan_week(members: Iterable[PlanMember], materials: Sequence[PlanMaterial], 
     today = now.astimezone(tz)
     days: list[date] = []
     for d in range(7):
-        day = monday + timedelta(days=d)
-        if datetime.combine(day, options.day_end, tzinfo=tz) > today:
-            days.append(day)
+        local_day = monday + timedelta(days=d)
+        if datetime.combine(local_day, options.day_end, tzinfo=tz) > today:
+            days.append(local_day)
     week_end = datetime.combine(monday + timedelta(days=7), time(0, 0), tzinfo=tz).astimezone(UTC)
     if not days:
         return []
     # (day, minute) → the UTC instant, computed once (wall-clock times, DST-safe), and local times by minute
     instants: dict[tuple[int, int], datetime] = {}
+    not_before = now + options.lead
     clock_times = [time(m // 60, m % 60) for m in range(24 * 60)]
     plan: list[PlannedPush] = []
     for member in members:
         picks = choose(member, index, cap=options.cap)
         if not picks:
             continue
-        times = []
-        for key in _spread(member.id, len(picks), len(days), options):
-            at = instants.get(key)
+        times: list[datetime] = []
+        for slot_day, minute in _spread(member.id, len(picks), len(days), options):
+            at = None
+            day = slot_day
+            while day < len(days):  # a slot too soon (planning mid-week): the same minute on a later day
+                key = (day, minute)
+                at = instants.get(key)
+                if at is None:
+                    at = instants[key] = datetime.combine(days[day], clock_times[minute], tzinfo=tz).astimezone(UTC)
+                if at >= not_before:
+                    break
+                day, at = day + 1, None
             if at is None:
-                at = instants[key] = datetime.combine(days[key[0]], clock_times[key[1]], tzinfo=tz).astimezone(UTC)
-            if at < now:
-                at = next_allowed_time(member.prefs, now, tz)
-            elif in_quiet_hours(member.prefs, clock_times[key[1]]):
+                at = week_end  # no day left this week
+            elif in_quiet_hours(member.prefs, clock_times[minute]):
                 at = next_allowed_time(member.prefs, at, tz)
             times.append(at)
         times.sort()
         for (material, reason, topic), send_at in zip(picks, times, strict=True):
-            if send_at >= week_end:  # quiet until the week is over: leave it to next week's plan
+            if send_at >= week_end:  # no room left this week (quiet, or too late): next week's plan has it
                 continue
             plan.append(PlannedPush(member.id, material.id, send_at, reason, topic))
     return plan

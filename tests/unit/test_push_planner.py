@@ -117,7 +117,8 @@ def test_planning_mid_week_starts_now_and_never_in_the_past() -> None:
     materials = [material(i, "甲", age_days=i) for i in range(1, 4)]
     members = [PlanMember(id=i, topics=frozenset({"甲"})) for i in range(1, 50)]
     picks = plan(members, materials, now=thursday_noon)
-    assert picks and all(thursday_noon <= p.send_at < MONDAY + timedelta(days=7) for p in picks)
+    assert picks and all(thursday_noon + timedelta(hours=1) <= p.send_at < MONDAY + timedelta(days=7) for p in picks)
+    assert len(picks) == 2 * 49  # slots already past moved to a later day, none lost
 
 
 def test_many_members_are_spread_over_the_week() -> None:
@@ -172,10 +173,10 @@ def test_property_caps_no_repeats_quiet_hours_blocked(scenario: tuple[list[PlanM
     week_end = MONDAY + timedelta(days=7)
     for p in picks:
         assert not by_material[p.material_id].topics & by_member[p.member_id].blocked_topics
-        assert now <= p.send_at < week_end
+        assert now + timedelta(hours=1) <= p.send_at < week_end
     # a member with room and an unseen, unblocked material always gets something (unless always quiet)
     for m in members:
         room = cap - m.pushed_this_week
         open_ = [x for x in materials if x.id not in m.seen and not x.topics & m.blocked_topics]
-        if room > 0 and open_ and not m.prefs.quiet_enabled and now < week_end - timedelta(hours=4):
+        if room > 0 and open_ and not m.prefs.quiet_enabled and now < week_end - timedelta(days=1, hours=12):
             assert any(p.member_id == m.id for p in picks)
