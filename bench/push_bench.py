@@ -11,7 +11,8 @@ Figures (3,000 members × 200 materials, cap 2, 7 runs, on 2 CPU cores shared wi
 median 0.34 s on a lightly loaded machine (an earlier revision), 0.83 s (min 0.57) for the final code
 with the load average at 10 (the test suites of other engineers running); 5,392 pushes planned
 (required 4,512, wrong answers 730, topics 118, new 32), 0 repeats, 0 over a cap, 0 already read or
-pushed, 0 in quiet hours, 0 on a stopped topic; busiest hour 104 pushes (about 2 a minute, far below the shared 30 messages/s).
+pushed, 0 in quiet hours, 0 on a stopped topic; busiest hour 104 pushes (about 2 a minute, far below
+the shared 30 messages/s).
 """
 
 from __future__ import annotations
