@@ -71,6 +71,7 @@ PAGES = [
     ("questions", "/console/qa/questions"),
     ("members", "/console/members"),
     ("learning", "/console/learning"),
+    ("learning-push", "/console/learning_push"),
     ("audit", "/console/audit"),
     ("proposals", "/console/lists/proposals"),
     ("proposal-board", "/console/proposals"),

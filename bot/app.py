@@ -19,6 +19,7 @@ from handlers import (
     events,
     fallback,
     learn,
+    learning_push,
     maintenance,
     member_notices,
     member_settings,
@@ -54,6 +55,7 @@ FEATURES: Sequence[Feature] = (
     learn.FEATURE,  # /learn: the learning library, read page by page, 学完打卡
     maintenance.FEATURE,
     member_notices.FEATURE,  # sends what the console queued for members (dispute results, adjustments)
+    learning_push.FEATURE,  # weekly learning pushes: plan and sender jobs, 不再推送此主题
     console.FEATURE,  # /console: a sign-in link to the staff console
     ask.FEATURE,
     ask.CATCH_ALL,  # any other text is a question

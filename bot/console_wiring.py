@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from bot.broadcast_wiring import broadcast_config
 from bot.credits_wiring import credit_rules
+from bot.learning_wiring import learning_push_config
 from bot.proposals_wiring import proposals_config
 from bot.settings import Settings
 from store import audit
@@ -26,6 +28,8 @@ def console_config(settings: Settings) -> ConsoleConfig:
         bot_username=settings.bot_username,
         tz=settings.tz,
         proposals=proposals_config(settings, credit_rules=credit_rules(settings)),
+        learning_push=learning_push_config(settings),
+        prefs_defaults=broadcast_config(settings).defaults,
         topics=tuple(settings.broadcast_topics),
         credits=credit_rules(settings),
     )

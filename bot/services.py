@@ -6,6 +6,7 @@ import logging
 
 from bot.broadcast_wiring import broadcast_config
 from bot.credits_wiring import credit_rules
+from bot.learning_wiring import learning_push_config
 from bot.proposals_wiring import proposals_config
 from bot.settings import Settings
 from handlers.console import ConsoleLinks
@@ -46,6 +47,7 @@ def build_services(
         knowledge=knowledge,
         configs=FeatureConfigs(proposals_config(settings, credit_rules=rules), rules, broadcasts,
                                EventTokenSecret.from_setting(settings.event_token_secret),
-                               ConsoleLinks(base_url=settings.console_url, secret=settings.console_secret)),
+                               ConsoleLinks(base_url=settings.console_url, secret=settings.console_secret),
+                               learning_push_config(settings)),
         prefs_defaults=broadcasts.defaults,
     )

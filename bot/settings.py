@@ -80,6 +80,10 @@ class Settings(BaseSettings):
         default_factory=lambda: ["理论学习", "经济发展", "社会民生", "文化教育", "生态环境", "提案工作"]
     )
 
+    # Learning pushes (学习推送): at most this many per member per week, planned between these local times
+    learning_pushes_per_week: int = Field(default=2, ge=0, le=14)
+    learning_push_hours: str = "09:00-20:00"
+
     # Staff console (后台)
     console_url: str = "http://127.0.0.1:8080"  # the base URL staff browsers reach (sign-in links start with it)
     console_secret: str | None = None  # signs sign-in links; unset: a random secret kept in the database
@@ -126,7 +130,7 @@ class Settings(BaseSettings):
             raise ValueError("1-30 distinct category names of at most 32 characters")
         return cleaned
 
-    @field_validator("quiet_hours_default")
+    @field_validator("quiet_hours_default", "learning_push_hours")
     @classmethod
     def _quiet_window(cls, value: str) -> str:
         from store.preferences import format_window, parse_window

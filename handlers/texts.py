@@ -586,3 +586,17 @@ LEARN_UPLOAD_BAD_TOPIC = "主题“{topic}”不在可选主题中。可选：{t
 LEARN_UPLOAD_BAD_MINUTES = "预计阅读时间须为 1 至 600 分钟，例如：政协章程学习读本 | 理论学习 | 30"
 LEARN_UPLOAD_TOO_BIG = "文件过大（上限 {limit} MB）。"
 LEARN_UPLOAD_UNREADABLE = "无法读取这个文件（只接受有文字的 .docx .pdf .txt .md .html）。"
+# --- learning pushes (学习推送) -----------------------------------------------------------------------
+LEARNING_PUSH_REASONS = {
+    "required": "这是{label}材料，请在期限内学完。",
+    "wrong": "与您答题中出错较多的“{topic}”主题相关，建议学习巩固。",
+    "topic": "与您关注的“{topic}”主题相关。",
+    "new": "资料库新上架的学习材料。",
+}
+LEARNING_PUSH_REQUIRED_LABEL = "必学"
+LEARNING_PUSH_MESSAGE = "📚 本周学习推荐\n《{title}》（约 {minutes} 分钟）\n{why}"
+BTN_LEARNING_PUSH_READ = "开始阅读"
+BTN_LEARNING_PUSH_STOP = "不再推送此主题"
+LEARNING_PUSH_STOPPED = "好的，今后不再向您推送“{topic}”主题的学习材料。"
+LEARNING_PUSH_ALREADY_STOPPED = "“{topic}”主题已停止推送。"
+LEARNING_PUSH_NO_TOPIC = "这条推送没有对应的主题，无需停止。"

@@ -13,6 +13,8 @@ from zoneinfo import ZoneInfo
 
 from store.credits.rules import CreditRules, default_rules
 from store.db import Database
+from store.learning.pushes import LearningPushConfig
+from store.preferences import PrefsDefaults
 from store.proposals.config import ProposalsConfig
 from store.types import Clock, utcnow
 
@@ -31,6 +33,8 @@ class ConsoleConfig:
     tz: ZoneInfo = field(default_factory=lambda: ZoneInfo("Asia/Shanghai"))
     proposals: ProposalsConfig = field(default_factory=ProposalsConfig)
     credits: CreditRules = field(default_factory=default_rules)  # CREDIT_RULES_FILE, as the bot reads it
+    learning_push: LearningPushConfig = field(default_factory=LearningPushConfig)
+    prefs_defaults: PrefsDefaults = field(default_factory=PrefsDefaults)
     bad_link_limit: int = 10  # bad sign-in links per client address ...
     bad_link_window: float = 600.0  # ... per this many seconds
     topics: tuple[str, ...] = ()  # the /settings topics (BROADCAST_TOPICS): learning materials are tagged with them

@@ -13,6 +13,7 @@ NAV = (
     ("members", "委员"),
     ("learning", "学习"),
     ("credits", "积分"),
+    ("learning_push", "学习推送"),
     ("audit", "操作记录"),
 )
 TITLE_HOME = "总览"
@@ -25,6 +26,7 @@ TITLE_MEMBER = "委员：{name}"
 TITLE_IMPORT = "导入名单"
 TITLE_AUDIT = "操作记录"
 TITLE_LEARNING = "学习"
+TITLE_LEARNING_PUSH = "学习推送计划"
 TITLE_SIGNIN = "登录工作台"
 TITLE_LIST = "列表"
 TITLE_CHECKINS = "本周学习打卡"
@@ -253,3 +255,9 @@ DISPUTE_RESULTS = {"upheld": "维持原记录", "corrected": "已撤销该记录
 DISPUTE_RESOLVED_MEMBER = "您的积分申诉 #{id} 已处理：{result}。"
 DISPUTE_REASON_LINE = "\n处理说明：{reason}"
 ADJUSTED_MEMBER = "您的履职积分有一笔人工调整：{label} {points:+d} 分（记录 #{id}）。\n原因：{reason}"
+
+# ---- learning pushes (学习推送) ------------------------------------------------------------------
+LEARNING_PUSH_REASONS = {"required": "必学到期", "wrong": "答题错题主题", "topic": "关注主题", "new": "新资料"}
+LEARNING_PUSH_WEEKS = {"next": "下周", "this": "本周"}
+LEARNING_PUSH_STATUSES = {"planned": "待发送", "sending": "发送中", "sent": "已发送", "skipped": "已跳过",
+                          "failed": "发送失败"}

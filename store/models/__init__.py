@@ -17,6 +17,7 @@ from store.models.credits import (
 )
 from store.models.knowledge import FaqEntry, QuestionLog
 from store.models.learning import LearningMaterial, MaterialReading
+from store.models.learning_push import LearningPush, LearningPushBlock
 from store.models.notices import MemberNotice
 from store.models.proposals import (
     Proposal,
@@ -50,6 +51,8 @@ __all__ = [
     "InviteAttempt",
     "KbDocument",
     "LearningMaterial",
+    "LearningPush",
+    "LearningPushBlock",
     "MaterialReading",
     "Member",
     "MemberGroup",
