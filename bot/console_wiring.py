@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from bot.broadcast_wiring import approval_config, media_dir, prefs_defaults
 from bot.proposals_wiring import proposals_config
 from bot.settings import Settings
 from store import audit
@@ -25,6 +26,9 @@ def console_config(settings: Settings) -> ConsoleConfig:
         bot_username=settings.bot_username,
         tz=settings.tz,
         proposals=proposals_config(settings),
+        approval=approval_config(settings),
+        prefs_defaults=prefs_defaults(settings),
+        broadcast_media_dir=media_dir(settings),
     )
 
 

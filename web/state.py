@@ -11,7 +11,9 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from store.broadcasts.approval import ApprovalConfig
 from store.db import Database
+from store.preferences import PrefsDefaults
 from store.proposals.config import ProposalsConfig
 from store.types import Clock, utcnow
 
@@ -31,11 +33,19 @@ class ConsoleConfig:
     proposals: ProposalsConfig = field(default_factory=ProposalsConfig)
     bad_link_limit: int = 10  # bad sign-in links per client address ...
     bad_link_window: float = 600.0  # ... per this many seconds
+    approval: ApprovalConfig = field(default_factory=ApprovalConfig)  # the two-person rule for broadcasts
+    prefs_defaults: PrefsDefaults = field(default_factory=PrefsDefaults)  # default quiet hours and topics
+    broadcast_media_dir: Path | None = None  # None: DATA_DIR/broadcast-media
 
     @property
     def upload_dir(self) -> Path:
         """Uploaded documents: inside the data dir, never under a served path."""
         return self.data_dir / "console-uploads"
+
+    @property
+    def media_dir(self) -> Path:
+        """Photos and documents of broadcasts, read by the bot's sender (never served)."""
+        return self.broadcast_media_dir or self.data_dir / "broadcast-media"
 
     @property
     def import_dir(self) -> Path:
