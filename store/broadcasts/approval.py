@@ -115,7 +115,9 @@ async def _decide(session: AsyncSession, *, broadcast_id: int, reviewer: Member,
     )
     if affected_rows(result) != 1:
         return Review(ReviewOutcome.ALREADY, found.broadcast)
-    await session.execute(delete(BroadcastReturnPrompt).where(BroadcastReturnPrompt.broadcast_id == broadcast_id))
+    # The decider's own reason prompt is used up; another reviewer's stays, so the reason they type next is
+    # answered "already handled" rather than taken for a question.
+    await drop_prompt(session, member_id=reviewer.id)
     broadcast = found.broadcast
     await session.refresh(broadcast)
     return Review(ReviewOutcome.APPROVED, broadcast)
