@@ -19,11 +19,15 @@ SignIn = Callable[[httpx.AsyncClient, Member], Awaitable[SignedIn]]
 
 
 async def test_pages_need_a_session(client: httpx.AsyncClient, people: dict[str, Member]) -> None:
-    for path in ("/console/", "/console/kb", "/console/qa", "/console/members", "/console/audit"):
+    for path in ("/console/", "/console/kb", "/console/qa", "/console/members", "/console/audit",
+                 "/console/broadcasts", "/console/broadcasts/new", "/console/broadcasts/count",
+                 "/console/broadcasts/1", "/console/broadcasts/1/status"):
         response = await client.get(path)
         assert response.status_code == 303 and response.headers["location"] == "/console/signin"
-    response = await client.post("/console/qa/faq", data={"question": "q", "answer": "a"})
-    assert response.status_code == 401
+    for path in ("/console/qa/faq", "/console/broadcasts", "/console/broadcasts/1/approve",
+                 "/console/broadcasts/1/return"):
+        response = await client.post(path, data={"question": "q", "answer": "a", "text": "t", "reason": "r"})
+        assert response.status_code == 401, path
     help_page = await client.get("/console/signin")
     assert "/console" in help_page.text and texts.SIGNIN_HOWTO in help_page.text
 
