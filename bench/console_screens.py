@@ -3,7 +3,8 @@
     python -m bench.console_screens [--out bench/out/console]
 
 Seeds a throw-away data dir (the demo roster, questions of every outcome, FAQ entries, check-ins,
-micro-proposals with deadlines, a knowledge base on the hashed embedder), serves the console on a free
+micro-proposals with deadlines, broadcasts awaiting approval and part-delivered, a knowledge base on the
+hashed embedder), serves the console on a free
 port of 127.0.0.1, signs in with a one-time link and writes ``<page>-<width>x<height>.png`` for each page
 at 390×844 and 1440×900 with Debian's headless Chromium. Needs no network.
 """
@@ -14,8 +15,9 @@ import argparse
 import asyncio
 import socket
 import tempfile
-from datetime import date, timedelta
+from datetime import date, time, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from bot.console_wiring import build_console, embedded_server, link_for, uvicorn_config
 from bot.settings import Settings
@@ -26,8 +28,11 @@ from knowledge.starter import STARTER_DIR
 from store import app_state, audit
 from store import members as members_repo
 from store import questions as questions_repo
+from store.broadcasts import approval, outbox
+from store.broadcasts.states import Outcome
 from store.db import Database
 from store.models import Proposal, StudyCheckin
+from store.preferences import PrefsDefaults
 from store.roster import parse_roster
 from store.types import utcnow
 from web.app import create_app
@@ -64,6 +69,8 @@ PAGES = [
     ("members", "/console/members"),
     ("audit", "/console/audit"),
     ("proposals", "/console/lists/proposals"),
+    ("broadcasts", "/console/broadcasts"),
+    ("broadcast-new", "/console/broadcasts/new"),
 ]
 
 
@@ -109,7 +116,21 @@ async def seed(db: Database, kb: KnowledgeBase) -> dict[str, int]:
                                  content=title + "，建议有关部门尽快研究解决。", category="社会民生", status=status,
                                  deadline=deadline if isinstance(deadline, date) else None, unit=unit,
                                  created_at=now - timedelta(days=n), updated_at=now))
-    return {"unbound": people["陈静"].id}
+        # 通知: one awaiting a reviewer, one approved and part-delivered (the progress page)
+        tz, defaults = ZoneInfo("Asia/Shanghai"), PrefsDefaults(quiet_start=time(0), quiet_end=time(0))
+        waiting = await outbox.create(session, new=outbox.NewBroadcast(
+            text="各位委员：本周五下午三点在二楼会议室召开经济界联组会议，请准时参加。",
+            audience=[{"sector": ["经济界"]}], receipt=True, created_by=staff.id, created_via="console"),
+            now=now, tz=tz, defaults=defaults, awaiting=True)
+        running = await outbox.create(session, new=outbox.NewBroadcast(
+            text="【学习提醒】请各位委员于本月底前完成《政协章程》专题学习并打卡。", audience=[{}],
+            created_by=staff.id, created_via="console"), now=now - timedelta(minutes=5), tz=tz, defaults=defaults,
+            awaiting=True)
+        await approval.approve(session, broadcast_id=running.id, reviewer=people["孙把关"], now=now, tz=tz,
+                               defaults=defaults)
+        claimed = await outbox.claim(session, now=now, token="bench", limit=3, broadcast_id=running.id)
+        await outbox.record(session, results=[outbox.Result(c, Outcome.SENT, message_id=1) for c in claimed], now=now)
+    return {"unbound": people["陈静"].id, "awaiting": waiting.id, "running": running.id}
 
 
 async def shoot(out: Path) -> list[Path]:
@@ -139,7 +160,9 @@ async def shoot(out: Path) -> list[Path]:
             base = f"http://127.0.0.1:{port}"
             source = kb.list_sources()[0].source
             pages = [*PAGES, ("document", f"/console/kb/doc?source={source}"),
-                     ("member", f"/console/members/{ids['unbound']}")]
+                     ("member", f"/console/members/{ids['unbound']}"),
+                     ("broadcast-awaiting", f"/console/broadcasts/{ids['awaiting']}"),
+                     ("broadcast-progress", f"/console/broadcasts/{ids['running']}")]
             async with async_playwright() as playwright:
                 browser = await playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
                 for width, height in VIEWPORTS:
