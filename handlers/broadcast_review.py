@@ -150,6 +150,7 @@ async def review_button(update: Update, context: BotContext, member: Member) -> 
             return
         await context.commit()
         await _edit(update, texts.BROADCAST_APPROVED_BY_YOU.format(id=broadcast_id, count=review.recipients))
+        _kick(context)
         return
     checked = await approval.check(context.session, broadcast_id=broadcast_id, reviewer=member)
     if checked.outcome is not ReviewOutcome.APPROVED:
@@ -188,6 +189,14 @@ async def reason_input(update: Update, context: BotContext, member: Member, wait
         return
     await context.commit()
     await reply(update, texts.BROADCAST_RETURNED_BY_YOU.format(id=broadcast_id))
+    _kick(context)
+
+
+def _kick(context: BotContext) -> None:
+    """Start a sender pass now (it sends the approved notice and tells the author), not at the next tick."""
+    from handlers.broadcast import kick  # handlers.broadcast calls ``notify`` from its pass: imported late
+
+    kick(context.application)
 
 
 async def cancel_return(update: Update, context: BotContext, member: Member, waiting: Waiting) -> None:
