@@ -4,9 +4,10 @@
 
 Seeds a throw-away data dir (the demo roster, questions of every outcome, FAQ entries, check-ins,
 micro-proposals with deadlines, credit entries over the year with an open dispute, an adjustment and an
-event with check-ins, a knowledge base on the hashed embedder), serves the console on a free
-port of 127.0.0.1, signs in with a one-time link and writes ``<page>-<width>x<height>.png`` for each page
-at 390×844 and 1440×900 with Debian's headless Chromium. Needs no network.
+event with check-ins, broadcasts awaiting approval and part-delivered, learning materials, a knowledge
+base on the hashed embedder), serves the console on a free port of 127.0.0.1, signs in with a one-time
+link and writes ``<page>-<width>x<height>.png`` for each page at 390×844 and 1440×900 with Debian's headless
+Chromium. Needs no network.
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ import argparse
 import asyncio
 import socket
 import tempfile
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -29,6 +31,8 @@ from knowledge.starter import STARTER_DIR
 from store import app_state, audit
 from store import members as members_repo
 from store import questions as questions_repo
+from store.broadcasts import approval, outbox
+from store.broadcasts.states import Outcome
 from store.credits import events as events_repo
 from store.credits import ledger
 from store.credits.awards import award
@@ -36,6 +40,7 @@ from store.credits.rules import default_rules
 from store.db import Database
 from store.learning import materials as materials_repo
 from store.models import MaterialReading, Member, Proposal, ProposalEvent, ProposalPhoto, StudyCheckin
+from store.preferences import PrefsDefaults
 from store.roster import parse_roster
 from store.types import utcnow
 from web.app import create_app
@@ -83,6 +88,8 @@ PAGES = [
     ("credit-disputes", "/console/credits/disputes"),
     ("credit-adjust", "/console/credits/adjust"),
     ("credit-events", "/console/credits/events"),
+    ("broadcasts", "/console/broadcasts"),
+    ("broadcast-new", "/console/broadcasts/new"),
 ]
 
 
@@ -154,7 +161,21 @@ async def seed(db: Database, kb: KnowledgeBase) -> dict[str, int]:
                                             opened_at=now - timedelta(minutes=40), last_page=1, last_read_at=now,
                                             finished_at=now, read_seconds=1500 + 300 * n))
         event_id = await seed_credits(session, people, now)
-    return {"unbound": people["陈静"].id, "event": event_id}
+        # 通知: one awaiting a reviewer, one approved and part-delivered (the progress page)
+        tz, defaults = ZoneInfo("Asia/Shanghai"), PrefsDefaults(quiet_start=time(0), quiet_end=time(0))
+        waiting = await outbox.create(session, new=outbox.NewBroadcast(
+            text="各位委员：本周五下午三点在二楼会议室召开经济界联组会议，请准时参加。",
+            audience=[{"sector": ["经济界"]}], receipt=True, created_by=staff.id, created_via="console"),
+            now=now, tz=tz, defaults=defaults, awaiting=True)
+        running = await outbox.create(session, new=outbox.NewBroadcast(
+            text="【学习提醒】请各位委员于本月底前完成《政协章程》专题学习并打卡。", audience=[{}],
+            created_by=staff.id, created_via="console"), now=now - timedelta(minutes=5), tz=tz, defaults=defaults,
+            awaiting=True)
+        await approval.approve(session, broadcast_id=running.id, reviewer=people["孙把关"], now=now, tz=tz,
+                               defaults=defaults)
+        claimed = await outbox.claim(session, now=now, token="bench", limit=3, broadcast_id=running.id)
+        await outbox.record(session, results=[outbox.Result(c, Outcome.SENT, message_id=1) for c in claimed], now=now)
+    return {"unbound": people["陈静"].id, "event": event_id, "awaiting": waiting.id, "running": running.id}
 
 
 async def seed_credits(session: AsyncSession, people: dict[str, Member], now: datetime) -> int:
@@ -218,7 +239,9 @@ async def shoot(out: Path) -> list[Path]:
             pages = [*((name, path.format(year=year)) for name, path in PAGES),
                      ("document", f"/console/kb/doc?source={source}"),
                      ("member", f"/console/members/{ids['unbound']}"),
-                     ("credit-event", f"/console/credits/events/{ids['event']}")]
+                     ("credit-event", f"/console/credits/events/{ids['event']}"),
+                     ("broadcast-awaiting", f"/console/broadcasts/{ids['awaiting']}"),
+                     ("broadcast-progress", f"/console/broadcasts/{ids['running']}")]
             async with async_playwright() as playwright:
                 browser = await playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
                 for width, height in VIEWPORTS:

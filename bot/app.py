@@ -13,6 +13,7 @@ from bot.settings import Settings
 from handlers import (
     ask,
     broadcast,
+    broadcast_review,
     checkin,
     console,
     credits_view,
@@ -46,6 +47,7 @@ DEMO_TOKEN = "123456789:DEMO-TOKEN-NOT-USED-ON-ANY-NETWORK"
 FEATURES: Sequence[Feature] = (
     start.FEATURE,
     broadcast.FEATURE,  # staff broadcast drafts take typed input ahead of the text features; receipts
+    broadcast_review.FEATURE,  # 批准 / 退回 of broadcasts awaiting approval (the two-person rule)
     member_settings.FEATURE,  # /settings: topics and quiet hours
     proposals.FEATURE,  # before the catch-all Q&A: 建议/希望/反映/呼吁 are offered as micro-proposals
     review.FEATURE,

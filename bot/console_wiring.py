@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from bot.broadcast_wiring import broadcast_config
+from bot.broadcast_wiring import approval_config, broadcast_config, media_dir
 from bot.credits_wiring import credit_rules
 from bot.learning_wiring import learning_push_config
 from bot.proposals_wiring import proposals_config
@@ -32,6 +32,8 @@ def console_config(settings: Settings) -> ConsoleConfig:
         prefs_defaults=broadcast_config(settings).defaults,
         topics=tuple(settings.broadcast_topics),
         credits=credit_rules(settings),
+        approval=approval_config(settings),
+        broadcast_media_dir=media_dir(settings),
     )
 
 

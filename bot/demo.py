@@ -26,6 +26,7 @@ from bot.app import build_application
 from bot.localapi import PLUMBING_METHODS, Call, JSONDict, LocalBotApi, LocalRequest, running_without_updater
 from bot.services import build_services
 from bot.settings import Settings
+from handlers.broadcast import wait_idle
 from handlers.context import BotApplication, Services
 from handlers.rate_limit import VirtualTime
 from knowledge.loaders import load as load_document
@@ -154,6 +155,9 @@ class DemoSession:
             return False
         try:
             await self.app.process_update(Update.de_json(update, self.app.bot))
+            # A pass the update started (a confirmed broadcast, an approval) ends before the next event, so
+            # a script's output does not depend on timing (deliveries, reviewers asked, authors told).
+            await wait_idle(self.app)
         finally:
             api.updates.remove(update)  # handled here, not through getUpdates
         return True

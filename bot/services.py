@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from bot.broadcast_wiring import broadcast_config
+from bot.broadcast_wiring import approval_config, broadcast_config
 from bot.credits_wiring import credit_rules
 from bot.learning_wiring import learning_push_config
 from bot.proposals_wiring import proposals_config
@@ -48,6 +48,6 @@ def build_services(
         configs=FeatureConfigs(proposals_config(settings, credit_rules=rules), rules, broadcasts,
                                EventTokenSecret.from_setting(settings.event_token_secret),
                                ConsoleLinks(base_url=settings.console_url, secret=settings.console_secret),
-                               learning_push_config(settings)),
+                               learning_push_config(settings), approval_config(settings)),
         prefs_defaults=broadcasts.defaults,
     )

@@ -76,6 +76,8 @@ class Settings(BaseSettings):
     broadcast_tick_seconds: float = Field(default=5.0, gt=0, le=600)  # how often the bot looks for due sends
     broadcast_stale_seconds: float = Field(default=600.0, ge=0)  # a claim older than this is a dead sender's
     quiet_hours_default: str = "22:00-08:00"
+    # Two-person rule (通知审核): auto = on when the committee has an active reviewer (把关人); on; off
+    broadcast_approval: Literal["auto", "on", "off"] = "auto"
     broadcast_topics: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: ["理论学习", "经济发展", "社会民生", "文化教育", "生态环境", "提案工作"]
     )

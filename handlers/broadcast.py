@@ -19,7 +19,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 
-from handlers import pending, texts
+from handlers import broadcast_review, pending, texts
 from handlers.broadcast_sender import (
     ACK_PREFIX,
     BroadcastConfig,
@@ -32,7 +32,8 @@ from handlers.context import BotApplication, BotContext, Services, services_of
 from handlers.guards import parse_id, reply, require_member, require_staff
 from handlers.registry import CommandInfo, Feature
 from store import audit
-from store.broadcasts import audience, drafts, outbox, sender_lock
+from store.broadcasts import approval, audience, drafts, outbox, sender_lock
+from store.broadcasts.approval import ApprovalConfig
 from store.broadcasts.text import split_for_media, split_text
 from store.models import Broadcast, BroadcastDraft, Member
 from store.pending import BROADCAST, Waiting
@@ -354,9 +355,19 @@ async def _confirm(update: Update, context: BotContext, member: Member, draft: B
     if not await drafts.consume(context.session, draft=draft):
         await reply(update, texts.STALE_BUTTON)
         return
-    broadcast = await outbox.create(context.session, new=new, now=now, tz=services.tz, defaults=config.defaults)
+    # The two-person rule: a reviewer (not the author) approves before anything is sent (broadcast_review).
+    awaiting = await approval.required(context.session, config=services.config(ApprovalConfig))
+    broadcast = await outbox.create(context.session, new=new, now=now, tz=services.tz, defaults=config.defaults,
+                                    awaiting=awaiting)
     await audit.record(context.session, actor=member, action="broadcast.create", at=now,
                        target=f"broadcast:{broadcast.id}", detail={"audience": broadcast.audience_label})
+    if awaiting:
+        count = await _count(context, data)
+        await context.commit()
+        await _show(update, texts.BROADCAST_SUBMITTED.format(id=broadcast.id, audience=broadcast.audience_label,
+                                                             count=count))
+        kick(context.application)  # the sender's pass tells the reviewers
+        return
     status = await outbox.status(context.session, broadcast_id=broadcast.id)
     assert status is not None
     await context.commit()
@@ -532,6 +543,7 @@ async def _send_due(app: BotApplication, state: SenderState, services: Services,
     await recover_dead_senders(services.db, now=services.clock(), stale_after=config.sender.stale_after,
                                force=exclusive)
     await send_reminders(app)
+    await broadcast_review.notify(app)  # broadcasts awaiting approval, and decisions, from Telegram or the console
 
     async def on_result(report: SendReport, result: outbox.Result) -> None:
         bid = result.claimed.broadcast_id
@@ -540,7 +552,8 @@ async def _send_due(app: BotApplication, state: SenderState, services: Services,
             state.last_edit[bid] = now
             await _edit_progress(app, services, bid)
 
-    sender = BroadcastSender(services.db, app.bot, config=config.sender, clock=services.clock, on_result=on_result)
+    sender = BroadcastSender(services.db, app.bot, config=config.sender, clock=services.clock, on_result=on_result,
+                             media_dir=config.media_dir)
     report = await sender.run_pass()
     for bid in report.broadcasts:
         await _edit_progress(app, services, bid)

@@ -26,9 +26,10 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Message
 from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, RetryAfter, TelegramError
 from telegram.ext import ExtBot
 
@@ -64,6 +65,7 @@ class BroadcastConfig:
     topics: tuple[str, ...] = ()
     tick_seconds: float = 5.0
     progress_every: float = 3.0  # seconds between edits of a staff progress message
+    media_dir: Path | None = None  # photos and documents uploaded from the console (Broadcast.media_file)
 
 
 @dataclass
@@ -233,8 +235,11 @@ class BroadcastSender:
         monotonic: Callable[[], float] = time.monotonic,
         on_result: ProgressHook | None = None,
         token: str | None = None,
+        media_dir: Path | None = None,
     ) -> None:
         self.db, self.bot = db, bot
+        self.media_dir = media_dir
+        self._upload_locks: dict[int, asyncio.Lock] = {}
         self.config = config or SenderConfig()
         self.clock, self.sleep, self.monotonic = clock, sleep, monotonic
         self.on_result = on_result
@@ -355,7 +360,7 @@ class BroadcastSender:
                 [[InlineKeyboardButton(texts.BTN_RECEIVED, callback_data=f"{ACK_PREFIX}{claimed.delivery_id}")]]
             )
         body = render_text(broadcast)
-        media = bool(broadcast.media_kind and broadcast.media_ref)
+        media = bool(broadcast.media_kind and (broadcast.media_ref or broadcast.media_file))
         if media:
             caption, rest = split_for_media(body)
             parts: list[str] = [caption, *rest]
@@ -368,12 +373,8 @@ class BroadcastSender:
             self.report.api_calls += 1
             part_markup = markup if i == last else None
             message: Message
-            if i == 0 and media and broadcast.media_kind == "photo":
-                message = await self.bot.send_photo(claimed.chat_id, broadcast.media_ref or "",
-                                                    caption=parts[0] or None, reply_markup=part_markup)
-            elif i == 0 and media:
-                message = await self.bot.send_document(claimed.chat_id, broadcast.media_ref or "",
-                                                       caption=parts[0] or None, reply_markup=part_markup)
+            if i == 0 and media:
+                message = await self._send_media(claimed, broadcast, parts[0] or None, part_markup)
             else:
                 message = await self.bot.send_message(claimed.chat_id, parts[i], reply_markup=part_markup)
             progress.done = i + 1
@@ -383,6 +384,50 @@ class BroadcastSender:
         if progress.message_id is None:  # every part went out before a crash; only the last is never recorded
             raise BadRequest("empty broadcast")
         return progress.message_id
+
+
+    async def _send_media(self, claimed: outbox.Claimed, broadcast: Broadcast, caption: str | None,
+                          markup: InlineKeyboardMarkup | None) -> Message:
+        """The photo or document with its caption: by file_id, or (a console upload not yet sent) by uploading
+        the file once, keeping the file_id Telegram returns for every later recipient."""
+        if broadcast.media_ref is None and broadcast.media_file:
+            lock = self._upload_locks.setdefault(broadcast.id, asyncio.Lock())
+            async with lock:  # the first worker uploads; the others wait for its file_id
+                if broadcast.media_ref is None:
+                    path = self._media_path(broadcast.media_file)
+                    data = await asyncio.to_thread(path.read_bytes)
+                    upload = InputFile(data, filename=path.name)
+                    message = await self._media_call(claimed.chat_id, broadcast.media_kind, upload, caption, markup)
+                    file_id = _file_id(message)
+                    if file_id:
+                        broadcast.media_ref = file_id
+                        async with self.db.session() as session:
+                            await outbox.remember_file_id(session, broadcast_id=broadcast.id,
+                                                          media_file=broadcast.media_file, file_id=file_id)
+                    return message
+        return await self._media_call(claimed.chat_id, broadcast.media_kind, broadcast.media_ref or "", caption,
+                                      markup)
+
+    async def _media_call(self, chat_id: int, kind: str | None, media: str | InputFile, caption: str | None,
+                          markup: InlineKeyboardMarkup | None) -> Message:
+        if kind == "photo":
+            return await self.bot.send_photo(chat_id, media, caption=caption, reply_markup=markup)
+        return await self.bot.send_document(chat_id, media, caption=caption, reply_markup=markup)
+
+    def _media_path(self, name: str) -> Path:
+        folder = self.media_dir
+        path = (folder / name).resolve() if folder is not None else None
+        if folder is None or path is None or path.parent != folder.resolve() or not path.is_file():
+            raise BadRequest("broadcast media file missing")
+        return path
+
+
+def _file_id(message: Message) -> str | None:
+    if message.photo:
+        return message.photo[-1].file_id
+    if message.document is not None:
+        return message.document.file_id
+    return None
 
 
 @dataclass

@@ -492,6 +492,7 @@ BROADCAST_PROGRESS = (
 BROADCAST_PROGRESS_DEFERRED = "　免打扰延后 {count}"
 BROADCAST_STATES = {
     "scheduled": "定时待发", "queued": "排队中", "sending": "发送中", "done": "已完成", "cancelled": "已取消",
+    "awaiting": "待审核", "returned": "已退回",
 }
 BTN_BC_REFRESH = "刷新"
 BROADCAST_LIST_HEAD = "最近的通知："
@@ -504,6 +505,28 @@ BROADCAST_ACK_ALREADY = "您已确认过了。"
 BROADCAST_ACK_NOT_YOURS = "这条通知不是发给您的。"
 BROADCAST_REMINDER_PREFIX = "【提醒】以下通知您尚未确认收到，请查阅后点击“收到”：\n\n"
 BROADCAST_TEXT_NEEDED = "请发送文字作为通知正文。"
+
+# broadcast approval: the two-person rule (通知审核, 把关人)
+BROADCAST_SUBMITTED = "已提交把关人审核：编号 {id}（{audience}，目前 {count} 人）。审核通过后才会发送，结果会通知您。"
+BROADCAST_REVIEW_REQUEST = (
+    "📝 待审核通知 #{id}\n起草：{author}\n对象：{audience}（目前 {count} 人）\n发送：{when}\n附件：{media}\n"
+    "回执：{receipt}　紧急：{urgent}\n——————\n{excerpt}\n——————\n请审核：批准后立即按计划发送；退回需填写理由。"
+)
+UNKNOWN_NAME = "（未知）"
+BTN_BC_APPROVE = "批准"
+BTN_BC_RETURN = "退回"
+BROADCAST_APPROVED_BY_YOU = "已批准通知 #{id}，共 {count} 人，正在按计划发送。"
+BROADCAST_ASK_RETURN_REASON = "请发送退回通知 #{id} 的理由（将转告起草人）。发送 /cancel 放弃退回。"
+BROADCAST_RETURNED_BY_YOU = "已退回通知 #{id}，理由已转告起草人。"
+BROADCAST_RETURN_CANCELLED = "已放弃退回，通知 #{id} 仍在等待审核。"
+BROADCAST_RETURN_REASON_NEEDED = "请用文字写明退回理由。"
+BROADCAST_REVIEW_ALREADY = "通知 #{id} 已由其他把关人处理（或已不在待审核状态），无需再操作。"
+BROADCAST_REVIEW_OWN = "不能审核自己起草的通知，需要另一位把关人批准。"
+BROADCAST_REVIEW_NOT_REVIEWER = "只有把关人可以审核通知。"
+BROADCAST_AUTHOR_APPROVED = "您起草的通知 #{id} 已由 {reviewer} 批准，共 {count} 人，正在按计划发送。"
+BROADCAST_AUTHOR_RETURNED = (
+    "您起草的通知 #{id} 被 {reviewer} 退回，未发送。\n理由：{reason}\n如需发送，请修改后重新编写（/broadcast）。"
+)
 
 # member preferences (/settings)
 SETTINGS_CARD = (

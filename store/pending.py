@@ -11,6 +11,7 @@ kind           where it lives                          step
 ``review``     ``proposal_drafts`` kind ``review``     the staff prompt (reject, assign, answer)
 ``checkin``    ``credit_checkin_drafts``               the field typed next, ``edit`` or ``card``
 ``dispute``    ``credit_disputes`` status drafting     ``reason``
+``bc_return``  ``broadcast_return_prompts`` (reviewer)  ``reason`` (ref: the broadcast being returned)
 ``location``   ``credit_event_attempts`` /             ``required`` (the check-in waits for it) or
                ``credit_event_checkins``               ``optional`` (asked after a check-in)
 ``learning``   ``learning_materials`` draft (staff)    ``card`` (a file sent to the bot, 确认 / 取消)
@@ -49,6 +50,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from store.credits.events import LOCATION_SHARE_WINDOW, LOCATION_WAIT, CheckinOutcome
 from store.models import (
     BroadcastDraft,
+    BroadcastReturnPrompt,
     CheckinDraft,
     CreditDispute,
     CreditEvent,
@@ -60,8 +62,8 @@ from store.models import (
 )
 from store.types import UTCDateTime
 
-BROADCAST, PROPOSAL, REVIEW, CHECKIN, DISPUTE, LOCATION = (
-    "broadcast", "proposal", "review", "checkin", "dispute", "location")
+BROADCAST, PROPOSAL, REVIEW, CHECKIN, DISPUTE, LOCATION, BROADCAST_RETURN = (
+    "broadcast", "proposal", "review", "checkin", "dispute", "location", "bc_return")
 LEARNING = "learning"
 LEARNING_CARD = "card"
 # A check-in draft shown for confirmation (no field asked for), and one showing the field choice (修改).
@@ -141,6 +143,8 @@ def _row(kind: ColumnExpressionArgument[str] | str, ref: ColumnExpressionArgumen
 
 _broadcast = select(*_row(BROADCAST, BroadcastDraft.member_id, BroadcastDraft.step, BroadcastDraft.updated_at)
                     ).where(BroadcastDraft.member_id == _member_id)
+_returns = select(*_row(BROADCAST_RETURN, BroadcastReturnPrompt.broadcast_id, "reason",
+                         BroadcastReturnPrompt.created_at)).where(BroadcastReturnPrompt.member_id == _member_id)
 _proposals = select(*_row(ProposalDraft.kind, ProposalDraft.id, ProposalDraft.step, ProposalDraft.updated_at)
                     ).where(ProposalDraft.member_id == _member_id)
 _checkins = select(*_row(CHECKIN, CheckinDraft.id, func.coalesce(CheckinDraft.awaiting, CHECKIN_CARD),
@@ -187,7 +191,7 @@ _optional = (
 # A learning material a staff member sent to the bot as a file, waiting for 确认 (issue #15).
 _learning = select(*_row(LEARNING, LearningMaterial.id, LEARNING_CARD, LearningMaterial.created_at)).where(
     LearningMaterial.created_by == _member_id, LearningMaterial.draft.is_(True))
-_waiting = union_all(_broadcast, _proposals, _checkins, _disputes, _required, _optional, _learning
+_waiting = union_all(_broadcast, _returns, _proposals, _checkins, _disputes, _required, _optional, _learning
                      ).subquery("waiting")
 # Built once: a statement's cache key is memoized on the object, and this one runs for every message.
 _MEMBER_WITH_PENDING = (

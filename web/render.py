@@ -52,9 +52,13 @@ def page(
     request: Request, template: str, *, title: str, staff: Staff | None, section: str = "", status: int = 200,
     **context: Any,
 ) -> HTMLResponse:
+    flash = context.pop("flash", None) or flash_text(request)
+    error = context.pop("error", None)
+    if flash and request.query_params.get("msg") in texts.FLASH_ERRORS:  # a refusal named in the redirect
+        error, flash = error or flash, None
     html = env.get_template(template).render(
-        title=title, staff=staff, csrf=staff.csrf_token if staff else "", section=section,
-        flash=context.pop("flash", None) or flash_text(request), **context,
+        title=title, staff=staff, csrf=staff.csrf_token if staff else "", section=section, flash=flash,
+        error=error, **context,
     )
     response = HTMLResponse(html, status_code=status)
     response.headers["Cache-Control"] = "no-store"

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from store.broadcasts.approval import ApprovalConfig
 from store.credits.rules import CreditRules, default_rules
 from store.db import Database
 from store.learning.pushes import LearningPushConfig
@@ -38,11 +39,18 @@ class ConsoleConfig:
     bad_link_limit: int = 10  # bad sign-in links per client address ...
     bad_link_window: float = 600.0  # ... per this many seconds
     topics: tuple[str, ...] = ()  # the /settings topics (BROADCAST_TOPICS): learning materials are tagged with them
+    approval: ApprovalConfig = field(default_factory=ApprovalConfig)  # the two-person rule for broadcasts
+    broadcast_media_dir: Path | None = None  # None: DATA_DIR/broadcast-media
 
     @property
     def upload_dir(self) -> Path:
         """Uploaded documents: inside the data dir, never under a served path."""
         return self.data_dir / "console-uploads"
+
+    @property
+    def media_dir(self) -> Path:
+        """Photos and documents of broadcasts, read by the bot's sender (never served)."""
+        return self.broadcast_media_dir or self.data_dir / "broadcast-media"
 
     @property
     def import_dir(self) -> Path:

@@ -14,6 +14,7 @@ NAV = (
     ("learning", "学习"),
     ("credits", "积分"),
     ("learning_push", "学习推送"),
+    ("broadcasts", "通知"),
     ("audit", "操作记录"),
 )
 TITLE_HOME = "总览"
@@ -39,6 +40,9 @@ TITLE_DISPUTES = "积分申诉"
 TITLE_ADJUST = "积分调整"
 TITLE_EVENTS = "线下活动"
 TITLE_EVENT = "活动：{title}"
+TITLE_BC_LIST = "通知"
+TITLE_BC_NEW = "编写通知"
+TITLE_BC_ONE = "通知 #{id}"
 
 # ---- sign-in -----------------------------------------------------------------------------------
 SIGNIN_HOWTO = "请在与机器人的私聊中发送 /console，点击收到的登录链接（10 分钟内有效，只能使用一次）。"
@@ -101,7 +105,18 @@ FLASH: dict[str, str] = {
     "adjusted": "积分已调整（记录 #{n}），原因已记入操作记录并通知委员。",
     "marked": "已补签，记 {n} 分，原因已记入操作记录。",
     "mark_already": "这位委员已经签到过这个活动，未重复计分。",
+    "bc_submitted": "已提交把关人审核。审核通过后才会发送。",
+    "bc_queued": "已加入发送队列。",
+    "bc_approved": "已批准，机器人几秒内开始发送。",
+    "bc_returned": "已退回，理由会转告起草人。",
+    "bc_own": "不能批准或退回自己起草的通知，需要另一位把关人审核。",
+    "bc_not_reviewer": "只有把关人可以审核通知。",
+    "bc_already": "这条通知已由其他把关人处理，或已不在待审核状态。",
+    "bc_no_reason": "退回需要填写理由。",
 }
+
+# Flash keys that report a refusal (shown as an error).
+FLASH_ERRORS = frozenset({"bc_own", "bc_not_reviewer", "bc_already", "bc_no_reason"})
 
 # ---- overview ------------------------------------------------------------------------------------
 WEEK_RANGE = "本周（{start} 至 {end}）"
@@ -174,6 +189,24 @@ IMPORT_XLSX_BAD = "无法读取这个 Excel 文件"
 LINE = "第 {line} 行"
 WHOLE_FILE = "文件"
 
+# ---- broadcasts ----------------------------------------------------------------------------------
+BC_STATES = {
+    "awaiting": "待审核", "returned": "已退回", "scheduled": "定时待发", "queued": "排队中", "sending": "发送中",
+    "done": "已完成", "cancelled": "已取消",
+}
+BC_KINDS = {"sector": "界别", "district": "地区", "group": "小组", "topic": "关注主题"}
+BC_MEDIA_KINDS = {"photo": "图片", "document": "文件"}
+BC_MEDIA_BAD_TYPE = "附件只接受图片（.jpg .png）或文件（.pdf .docx .xlsx .txt）"
+BC_TEXT_NEEDED = "请填写通知正文。"
+BC_TEXT_TOO_LONG = "通知正文最多 20000 字。"
+BC_BAD_TIME = "没看懂发送时间，或它已经过去。例如：{examples}"
+BC_EMPTY_AUDIENCE = "所选范围内没有已绑定的委员，请重新选择。"
+BC_APPROVAL_ON = "本委员会启用了双人审核：通知由把关人（不能是起草人）批准后才会发送。"
+BC_APPROVAL_OFF = "本委员会未启用双人审核：确认后立即按计划发送。"
+BC_NOW = "立即"
+BC_YES = "需要"
+BC_NO = "不需要"
+
 # ---- audit ----------------------------------------------------------------------------------------
 ACTION_LABELS = {
     "console.signin": "登录工作台",
@@ -191,6 +224,8 @@ ACTION_LABELS = {
     "member.role": "修改角色",
     "member.invite": "重新生成邀请码",
     "broadcast.create": "发布通知",
+    "broadcast.approve": "批准通知",
+    "broadcast.return": "退回通知",
     "credits.adjust": "调整积分",
     "credits.dispute_resolve": "处理积分申诉",
     "credits.event_create": "新建线下活动",

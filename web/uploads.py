@@ -98,3 +98,37 @@ def store_file(folder: Path, name: str, data: bytes) -> Stored:
     partial.write_bytes(data)
     partial.replace(target)
     return Stored(target, digest, len(data))
+
+
+PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png")
+DOCUMENT_SUFFIXES = (".pdf", ".docx", ".xlsx", ".txt")
+
+
+def check_broadcast_file(name: str, data: bytes, *, max_bytes: int) -> tuple[str, str]:
+    """``(kind, safe name)`` of a photo or document to attach to a broadcast, checked by content;
+    UploadRejected otherwise. Photos: JPEG or PNG; documents: PDF, DOCX, XLSX or plain text."""
+    clean = safe_name(name)
+    if not clean:
+        raise UploadRejected(texts.UPLOAD_BAD_NAME)
+    suffix = Path(clean).suffix.lower()
+    if suffix not in PHOTO_SUFFIXES + DOCUMENT_SUFFIXES:
+        raise UploadRejected(texts.BC_MEDIA_BAD_TYPE)
+    if len(data) > max_bytes:
+        raise UploadRejected(texts.UPLOAD_TOO_BIG.format(limit=max_bytes // (1024 * 1024)))
+    if not data.strip():
+        raise UploadRejected(texts.UPLOAD_EMPTY)
+    if suffix in (".jpg", ".jpeg"):
+        ok, kind = data[:3] == b"\xff\xd8\xff", "photo"
+    elif suffix == ".png":
+        ok, kind = data[:8] == b"\x89PNG\r\n\x1a\n", "photo"
+    elif suffix == ".pdf":
+        ok, kind = data.lstrip()[:5] == b"%PDF-", "document"
+    elif suffix == ".docx":
+        ok, kind = _is_docx(data), "document"
+    elif suffix == ".xlsx":
+        ok, kind = data.startswith(b"PK\x03\x04"), "document"
+    else:
+        ok, kind = _is_text(data), "document"
+    if not ok:
+        raise UploadRejected(texts.UPLOAD_BAD_CONTENT)
+    return kind, clean

@@ -20,7 +20,7 @@ from telegram.ext import ExtBot
 from telegram.request import HTTPXRequest
 
 from bot.app import api_urls, rate_limiter
-from bot.broadcast_wiring import broadcast_config, sender_config
+from bot.broadcast_wiring import broadcast_config, media_dir, sender_config
 from bot.commands.common import migrated_database
 from bot.settings import Settings, SettingsError
 from handlers.broadcast_sender import BroadcastSender, SendReport, recover_dead_senders
@@ -82,7 +82,7 @@ async def _send_with_bot(settings: Settings, db: Database, broadcast_id: int | N
                 await recover_dead_senders(db, now=utcnow(), stale_after=settings.broadcast_stale_seconds,
                                            force=True)
             sender = BroadcastSender(db, bot, config=sender_config(settings, concurrency=concurrency),
-                                     on_result=progress.hook)
+                                     on_result=progress.hook, media_dir=media_dir(settings))
             return await sender.run_until_done(broadcast_id=broadcast_id, max_wait=args.max_wait)
     finally:
         progress.close()

@@ -43,6 +43,7 @@ class NewBroadcast:
     remind_after_minutes: int | None = None
     created_by: int | None = None
     created_via: str = "telegram"
+    media_file: str | None = None  # an uploaded file (console), sent by upload once, then by its file_id
 
 
 async def create(
@@ -54,29 +55,49 @@ async def create(
     defaults: preferences.PrefsDefaults,
     recipients: Sequence[audience_mod.Recipient] | None = None,
     parent_id: int | None = None,
+    awaiting: bool = False,
 ) -> Broadcast:
     """Store the broadcast and one pending delivery per recipient, in the caller's transaction.
 
     Each delivery's ``not_before`` is the scheduled time, pushed past the member's quiet hours for a
-    non-urgent notice (deferred, never dropped).
+    non-urgent notice (deferred, never dropped). ``awaiting``: the two-person rule applies, so the
+    broadcast waits for a reviewer (``store.broadcasts.approval.approve`` adds the deliveries then).
     """
     spec = audience_mod.validate(new.audience)
-    if recipients is None:
-        recipients = await audience_mod.resolve(session, spec=spec)
-    start = max(now, new.scheduled_at) if new.scheduled_at else now
     broadcast = Broadcast(
-        text=new.text, media_kind=new.media_kind, media_ref=new.media_ref, audience=spec,
+        text=new.text, media_kind=new.media_kind, media_ref=new.media_ref, media_file=new.media_file, audience=spec,
         audience_label=audience_mod.describe(spec), topic=new.topic, urgent=new.urgent, receipt=new.receipt,
         remind_after_minutes=new.remind_after_minutes, parent_id=parent_id, scheduled_at=new.scheduled_at,
-        state=(BroadcastState.SCHEDULED if start > now else BroadcastState.QUEUED).value,
+        state=BroadcastState.AWAITING.value if awaiting else BroadcastState.QUEUED.value,
         created_by=new.created_by, created_via=new.created_via, created_at=now,
     )
     session.add(broadcast)
     await session.flush()
+    if not awaiting:
+        await add_deliveries(session, broadcast=broadcast, now=now, tz=tz, defaults=defaults, recipients=recipients)
+    return broadcast
+
+
+async def add_deliveries(
+    session: AsyncSession,
+    *,
+    broadcast: Broadcast,
+    now: datetime,
+    tz: ZoneInfo,
+    defaults: preferences.PrefsDefaults,
+    recipients: Sequence[audience_mod.Recipient] | None = None,
+) -> int:
+    """Queue (or schedule) ``broadcast`` now: one pending delivery per recipient of its audience as it is
+    now; returns how many. A broadcast with nobody to reach is done at once."""
+    if recipients is None:
+        recipients = await audience_mod.resolve(session, spec=broadcast.audience)
+    scheduled = broadcast.scheduled_at
+    start = max(now, scheduled) if scheduled else now
+    broadcast.state = (BroadcastState.SCHEDULED if start > now else BroadcastState.QUEUED).value
     prefs = await preferences.get_many(session, member_ids=[r.member_id for r in recipients], defaults=defaults)
     rows = []
     for r in recipients:
-        when = preferences.next_allowed_time(prefs[r.member_id], start, tz, urgent=new.urgent)
+        when = preferences.next_allowed_time(prefs[r.member_id], start, tz, urgent=broadcast.urgent)
         rows.append({
             "broadcast_id": broadcast.id, "member_id": r.member_id, "chat_id": r.chat_id,
             "state": DeliveryState.PENDING.value, "not_before": when, "attempts": 0, "parts_sent": 0,
@@ -88,7 +109,7 @@ async def create(
     if not rows:
         broadcast.state, broadcast.finished_at = BroadcastState.DONE.value, now
     await session.flush()
-    return broadcast
+    return len(rows)
 
 
 async def get(session: AsyncSession, *, broadcast_id: int) -> Broadcast | None:
@@ -101,6 +122,15 @@ async def latest_id(session: AsyncSession) -> int | None:
 
 async def recent(session: AsyncSession, *, limit: int = 10) -> list[Broadcast]:
     return list(await session.scalars(select(Broadcast).order_by(Broadcast.id.desc()).limit(limit)))
+
+
+async def remember_file_id(session: AsyncSession, *, broadcast_id: int, media_file: str, file_id: str) -> None:
+    """Keep the file_id Telegram gave the first upload of ``media_file``: later sends reuse it."""
+    await session.execute(
+        update(Broadcast).where(Broadcast.id == broadcast_id, Broadcast.media_file == media_file,
+                                Broadcast.media_ref.is_(None))
+        .values(media_ref=file_id[:256]).execution_options(synchronize_session=False)
+    )
 
 
 async def set_status_message(session: AsyncSession, *, broadcast_id: int, chat_id: int, message_id: int) -> None:

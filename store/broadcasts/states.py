@@ -23,6 +23,8 @@ class DeliveryState(enum.StrEnum):
 
 
 class BroadcastState(enum.StrEnum):
+    AWAITING = "awaiting"  # 待审核: composed under the two-person rule, no deliveries until a reviewer approves
+    RETURNED = "returned"  # 已退回 by a reviewer (with a reason); never sent
     SCHEDULED = "scheduled"  # deliveries wait for their not_before
     QUEUED = "queued"  # due now; a sender will pick it up
     SENDING = "sending"

@@ -1,7 +1,13 @@
 """SQLAlchemy models. Importing this package registers every table on ``Base.metadata``."""
 
 from store.models.base import Base
-from store.models.broadcasts import Broadcast, BroadcastDelivery, BroadcastDraft, MemberPreference
+from store.models.broadcasts import (
+    Broadcast,
+    BroadcastDelivery,
+    BroadcastDraft,
+    BroadcastReturnPrompt,
+    MemberPreference,
+)
 from store.models.console import AppState, ConsoleLink, ConsoleSession, KbDocument
 from store.models.core import AppSecret, AuditLog, InviteAttempt, Member, MemberGroup, ProcessedUpdate, Role
 from store.models.credits import (
@@ -38,6 +44,7 @@ __all__ = [
     "Broadcast",
     "BroadcastDelivery",
     "BroadcastDraft",
+    "BroadcastReturnPrompt",
     "CheckinDraft",
     "ConsoleLink",
     "ConsoleSession",

@@ -37,6 +37,15 @@ class Broadcast(Base):
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     status_chat_id: Mapped[int | None] = mapped_column(BigInteger)
     status_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    # An uploaded photo or document (a file name under the data dir, from the console): the sender uploads
+    # it the first time and keeps the file_id Telegram returns in ``media_ref``.
+    media_file: Mapped[str | None] = mapped_column(String(256))
+    # The two-person rule (store/broadcasts/approval.py): who approved or returned it, when, and why.
+    reviewed_by: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"))
+    reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    review_note: Mapped[str | None] = mapped_column(Text)
+    reviewers_notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    author_notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class BroadcastDelivery(Base):
@@ -78,6 +87,18 @@ class BroadcastDraft(Base):
     step: Mapped[str] = mapped_column(String(32))
     data: Mapped[dict[str, Any]] = mapped_column(JSON)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class BroadcastReturnPrompt(Base):
+    """A reviewer pressed 退回 and owes the reason as their next message (one at a time per reviewer)."""
+
+    __tablename__ = "broadcast_return_prompts"
+
+    member_id: Mapped[int] = mapped_column(
+        ForeignKey("members.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    broadcast_id: Mapped[int] = mapped_column(ForeignKey("broadcasts.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class MemberPreference(Base):

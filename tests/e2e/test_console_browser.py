@@ -2,7 +2,8 @@
 separate process, while the bot (the real Application on the fake Bot API) answers members from the same
 database and knowledge base: sign-in by /console, an upload the bot then answers from, an FAQ made from a
 gap, a roster import with a bad row; a micro-proposal handled from 已提交 through 受理 and 交办 to 已答复 in
-the browser, the member told of each step through the fake Bot API and rating the reply in Telegram."""
+the browser, the member told of each step through the fake Bot API and rating the reply in Telegram; a
+broadcast under the two-person rule, composed, refused, approved and delivered."""
 
 from __future__ import annotations
 
@@ -19,14 +20,16 @@ from bot.knowledge_wiring import knowledge_config_from
 from bot.settings import Settings
 from handlers import proposal_jobs
 from handlers import texts as bot_texts
+from handlers.broadcast import run_due
 from handlers.console import ConsoleLinks
-from handlers.context import Services
+from handlers.context import BotApplication, Services
 from knowledge.embedders import HashEmbedder
 from knowledge.service import KnowledgeBase
 from store import members as members_repo
 from store.models import Member
 from store.proposals import repository as proposals_repo
 from store.types import utcnow
+from tests.fakes.botapi import FakeBotApi
 from tests.fakes.dialogue import Dialogue
 from tests.fakes.process import BotProcess, cli_env, free_port
 from tests.support.browser import chromium
@@ -284,3 +287,76 @@ async def test_a_proposal_handled_in_the_browser_and_the_member_told_in_telegram
     async with services.db.session() as session:
         item = await proposals_repo.get_by_number(session, number=number.group(0))
     assert item is not None and item.status == "closed" and item.rating == "satisfied"
+async def test_broadcast_two_person_rule_in_the_browser(
+    chat: Dialogue, services: Services, roster: Callable[..., Awaitable[list[Member]]], fake: FakeBotApi,
+    bot_app: BotApplication, console_process: str,
+) -> None:
+    """Composed by staff A in the console with a live count, refused without approval, approved by reviewer B
+    in another browser, delivered by the bot's sender through the fake Bot API, progress shown live."""
+    await roster({"name": "张明", "telegram_id": 1001, "sector": "经济界"},
+                 {"name": "王芳", "telegram_id": 1002, "sector": "教育界"},
+                 {"name": "李干事", "telegram_id": 9001, "role": "staff", "sector": "机关"},
+                 {"name": "钱把关", "telegram_id": 9003, "role": "reviewer", "sector": "机关"})
+    from playwright.async_api import expect
+
+    notice = "各位委员：周五下午三点在二楼会议室召开学习会，请准时参加。"
+
+    def delivered(user: int) -> list[str]:
+        return [c.text or "" for c in fake.bot_calls("sendMessage", chat_id=user) if notice in (c.text or "")]
+
+    async with chromium() as browser:
+        author = await browser.new_page(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+        link = LINK.search((await chat.send(9001, "/console")).text)
+        assert link
+        await author.goto(link.group(1))
+        await author.get_by_role("button", name="登录").click()
+        await author.get_by_role("navigation", name="主导航").get_by_role("link", name="通知").click()
+        await author.get_by_role("link", name="编写通知").click()
+        await author.get_by_label("通知正文").fill(notice)
+        count = author.locator("#bc-count")
+        await expect(count).to_have_text("4")
+        await author.get_by_label("经济界（1）").check()
+        await expect(count).to_have_text("1")  # the page's script asks as boxes are ticked
+        await author.get_by_label("教育界（1）").check()
+        await expect(count).to_have_text("2")
+        await author.get_by_label("需要回执").check()
+        await author.get_by_role("button", name="提交").click()
+        await expect(author.locator(".flash")).to_contain_text("已提交把关人审核")
+        await expect(author.locator("#bc-state")).to_have_text("待审核")
+
+        # ---- the author cannot send it; the bot sends nothing, but asks the reviewer in Telegram -------
+        await author.get_by_role("button", name="批准并发送").click()
+        await expect(author.get_by_role("alert")).to_contain_text("只有把关人可以审核通知")
+        await expect(author.locator("#bc-state")).to_have_text("待审核")
+        await run_due(bot_app)
+        assert delivered(1001) == [] and delivered(1002) == []
+        asked = [c for c in fake.bot_calls("sendMessage", chat_id=9003) if "待审核通知" in (c.text or "")]
+        assert len(asked) == 1 and asked[0].buttons == [["批准", "退回"]]
+
+        # ---- reviewer B approves in another browser; the bot delivers; progress updates by itself ------
+        reviewer = await browser.new_page(viewport={"width": 390, "height": 844}, locale="zh-CN")
+        link = LINK.search((await chat.send(9003, "/console")).text)
+        assert link
+        await reviewer.goto(link.group(1))
+        await reviewer.get_by_role("button", name="登录").click()
+        await reviewer.get_by_role("navigation", name="主导航").get_by_role("link", name="通知").click()
+        await reviewer.locator("table.queue").get_by_role("link").first.click()
+        await expect(reviewer.locator("main")).to_contain_text("您可以批准或退回")
+        await reviewer.get_by_role("button", name="批准并发送").click()
+        await expect(reviewer.locator(".flash")).to_contain_text("已批准")
+        await expect(reviewer.locator("[data-count=total]")).to_have_text("2")
+        await run_due(bot_app)
+        assert len(delivered(1001)) == 1 and len(delivered(1002)) == 1
+        await expect(reviewer.locator("[data-count=sent]")).to_have_text("2", timeout=15_000)
+        await expect(reviewer.locator("#bc-state")).to_have_text("已完成", timeout=15_000)
+        width = await reviewer.evaluate("document.documentElement.scrollWidth")
+        assert width <= 390, f"the progress page scrolls sideways on a phone ({width}px)"
+        told = [c.text or "" for c in fake.bot_calls("sendMessage", chat_id=9001)]
+        assert any("已由 钱把关 批准" in t for t in told)
+
+        # ---- the audit log names both -------------------------------------------------------------------
+        await author.goto(f"{console_process}/console/audit")
+        trail = author.locator("table")
+        await expect(trail).to_contain_text("批准通知")
+        await expect(trail).to_contain_text("钱把关")
+        await expect(trail).to_contain_text("发布通知")

@@ -35,13 +35,17 @@ async def _file_one(console: Console, member: Member) -> None:
 
 async def test_pages_need_a_session(client: httpx.AsyncClient, people: dict[str, Member]) -> None:
     for path in ("/console/", "/console/kb", "/console/qa", "/console/members", "/console/learning",
-                 "/console/audit", *PROPOSAL_PAGES):
+                 "/console/audit", *PROPOSAL_PAGES,
+                 "/console/broadcasts", "/console/broadcasts/new", "/console/broadcasts/count",
+                 "/console/broadcasts/1", "/console/broadcasts/1/status"):
         response = await client.get(path)
         assert response.status_code == 303 and response.headers["location"] == "/console/signin"
-    response = await client.post("/console/qa/faq", data={"question": "q", "answer": "a"})
-    assert response.status_code == 401
     for path, form in PROPOSAL_POSTS:
         assert (await client.post(path, data=form)).status_code == 401, path
+    for path in ("/console/qa/faq", "/console/broadcasts", "/console/broadcasts/1/approve",
+                 "/console/broadcasts/1/return"):
+        response = await client.post(path, data={"question": "q", "answer": "a", "text": "t", "reason": "r"})
+        assert response.status_code == 401, path
     for path in ("/console/learning/add", "/console/learning/1/retire"):
         response = await client.post(path, data={"kind": "text", "title": "t", "body": "b", "estimated_minutes": "5"})
         assert response.status_code == 401, path

@@ -1,7 +1,7 @@
 """Learning library (学习资料库): materials, each member's reading of each, and the evidence of a study check-in.
 
 Revision ID: 0015_learning
-Revises: 0013_credit_console
+Revises: 0014_broadcast_approval
 Create Date: 2026-12-02
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 from store.types import UTCDateTime
 
 revision: str = "0015_learning"
-down_revision: str | None = "0013_credit_console"
+down_revision: str | None = "0014_broadcast_approval"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
