@@ -21,6 +21,7 @@ from handlers import (
     maintenance,
     member_settings,
     proposals,
+    quiz,
     review,
     start,
 )
@@ -48,6 +49,7 @@ FEATURES: Sequence[Feature] = (
     events.FEATURE,  # event codes and /start EVT-… deep links (registered ahead of /start's handler)
     checkin.FEATURE,  # before the catch-all Q&A: "今天学习了《…》40分钟" is offered as a check-in
     credits_view.FEATURE,
+    quiz.FEATURE,  # 每日一题 typed as text, before the catch-all Q&A
     maintenance.FEATURE,
     console.FEATURE,  # /console: a sign-in link to the staff console
     ask.FEATURE,

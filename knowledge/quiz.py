@@ -102,6 +102,7 @@ class Question:
     article: str  # the label: 第二十八条, 总纲
     quote: str  # the article's text (the chunk)
     term: str  # the blanked or replaced term
+    clause: str  # the sentence of the article the question is made from, as written
     key: str  # stable identity: the same article, kind and term give the same key
 
     @property
@@ -114,16 +115,15 @@ class Question:
 
     @property
     def explanation(self) -> str:
-        letter = OPTION_LETTERS[self.answer]
-        shown = self.term if self.kind == "choice" else self.answer_text
-        return f"正确答案：{letter}（{shown}）。{self.citation}规定：{self.quote}"
+        """The basis shown after an answer: the cited article's clause, quoted."""
+        return f"{self.citation}规定：“{self.clause}”"
 
 
 def check(question: Question) -> bool:
     """The mechanical check: the answer occurs in the cited article, and no distractor is the answer."""
     if not question.quote or question.answer_text not in question.quote:
         return False
-    if question.term not in question.quote:
+    if question.term not in question.clause or question.clause not in question.quote:
         return False
     if len(set(question.options)) != len(question.options):
         return False
@@ -401,7 +401,8 @@ class QuizGenerator:
         rng.shuffle(order)
         shuffled = tuple(options[i] for i in order)
         return Question(kind=kind, stem=stem, options=shuffled, answer=order.index(0), source=chunk.source,
-                        title=chunk.title, article=label, quote=chunk.text, term=cand.term, key=key)
+                        title=chunk.title, article=label, quote=chunk.text, term=cand.term, clause=cand.sentence,
+                        key=key)
 
     def for_article(self, position: int) -> list[Question]:
         """At most one question of each kind from one article, on different terms (and clauses if possible)."""

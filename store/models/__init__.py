@@ -16,6 +16,7 @@ from store.models.credits import (
     StudyCheckin,
 )
 from store.models.knowledge import FaqEntry, QuestionLog
+from store.models.quiz import QuizAnswer, QuizQuestion
 from store.models.proposals import (
     Proposal,
     ProposalCounter,
@@ -60,6 +61,8 @@ __all__ = [
     "ProposalSupporter",
     "ProposalWebhookEvent",
     "QuestionLog",
+    "QuizAnswer",
+    "QuizQuestion",
     "ReminderPreference",
     "Role",
     "StudyCheckin",
