@@ -12,7 +12,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.staticfiles import StaticFiles
 
 from web import texts
-from web.pages import audit, auth, home, kb, members, qa
+from web.pages import audit, auth, home, kb, members, qa, quiz
 from web.render import STATIC, page
 from web.security import AdminOnly, CsrfFailed, NotSignedIn
 from web.state import Console
@@ -33,7 +33,7 @@ def create_app(console: Console) -> FastAPI:
     app = FastAPI(title=texts.APP_NAME, docs_url=None, redoc_url=None, openapi_url=None)
     app.state.console = console
     app.state.kb_lock = asyncio.Lock()  # one knowledge-base change at a time from this process
-    for module in (auth, home, kb, qa, members, audit):
+    for module in (auth, home, kb, qa, members, quiz, audit):
         app.include_router(module.router, prefix="/console")
     app.mount("/console/static", StaticFiles(directory=STATIC), name="static")
 

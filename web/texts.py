@@ -10,6 +10,7 @@ NAV = (
     ("kb", "知识库"),
     ("qa", "问答"),
     ("members", "委员"),
+    ("quiz", "题库"),
     ("audit", "操作记录"),
 )
 TITLE_HOME = "总览"
@@ -26,6 +27,7 @@ TITLE_LIST = "列表"
 TITLE_CHECKINS = "本周学习打卡"
 TITLE_PROPOSALS = "办理中的建议"
 TITLE_BROADCASTS = "进行中的通知"
+TITLE_QUIZ = "题库（每日一题）"
 
 # ---- sign-in -----------------------------------------------------------------------------------
 SIGNIN_HOWTO = "请在与机器人的私聊中发送 /console，点击收到的登录链接（10 分钟内有效，只能使用一次）。"
@@ -61,6 +63,11 @@ FLASH: dict[str, str] = {
     "invite_renewed": "已生成新的邀请码，旧邀请码作废。",
     "import_expired": "导入预览已失效，请重新上传。",
     "self_forbidden": "不能停用自己或修改自己的角色。",
+    "quiz_approved": "题目已通过，委员从现在起可以答到它。",
+    "quiz_rejected": "题目已驳回。",
+    "quiz_reviewed": "这道题已经审核过了，未作改动。",
+    "quiz_added": "题目已添加并上线。",
+    "quiz_added_draft": "题目已添加，等待把关人审核后上线。",
 }
 
 # ---- overview ------------------------------------------------------------------------------------
@@ -129,4 +136,21 @@ ACTION_LABELS = {
     "proposal.merge": "合并建议",
     "proposal.convert": "转社情民意",
     "proposal.adopt": "采纳建议",
+    "quiz.add": "添加题目",
+    "quiz.approve": "通过题目",
+    "quiz.reject": "驳回题目",
+}
+
+# ---- quiz (题库) -----------------------------------------------------------------------------------
+QUIZ_STATUS_LABELS = {"draft": "待审核", "approved": "已通过", "rejected": "已驳回"}
+QUIZ_KIND_LABELS = {"cloze": "填空", "choice": "选择"}
+QUIZ_ORIGIN_LABELS = {"generated": "自动生成", "staff": "工作人员添加"}
+QUIZ_REVIEW_ONLY = "只有把关人或管理员可以审核题目。"
+QUIZ_ERRORS = {
+    "kind": "题型无效。",
+    "stem": "题干不能为空，最多 500 字。",
+    "options": "请填写 2 到 4 个选项，每个最多 200 字。",
+    "duplicate": "选项不能重复。",
+    "answer": "请选择正确答案（必须是已填写的选项）。",
+    "forbidden": "没有添加题目的权限。",
 }

@@ -19,6 +19,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from store import audit
 from store.credits.awards import DEFAULT_TZ, award, local_date
 from store.credits.rules import CreditRules
 from store.models import Member, QuizAnswer, QuizQuestion, Role
@@ -103,8 +104,8 @@ async def save_generated(session: AsyncSession, *, specs: Sequence[QuestionSpec]
     return added
 
 
-async def add_staff_question(session: AsyncSession, *, author: Member, spec: QuestionSpec, now: datetime
-                             ) -> QuizQuestion:
+async def add_staff_question(session: AsyncSession, *, author: Member, spec: QuestionSpec, now: datetime,
+                             via: str = "console") -> QuizQuestion:
     """A question typed by staff: approved at once when its author may review, else a draft awaiting review."""
     if not author.is_staff:
         raise QuizError("forbidden")
@@ -116,6 +117,8 @@ async def add_staff_question(session: AsyncSession, *, author: Member, spec: Que
         row.reviewed_by, row.reviewed_at = author.id, now
     session.add(row)
     await session.flush()
+    await audit.record(session, actor=author, action="quiz.add", at=now, target=f"quiz:{row.id}",
+                       detail={"status": row.status, "stem": row.stem[:200], "via": via})
     return row
 
 
@@ -123,8 +126,8 @@ async def get(session: AsyncSession, *, question_id: int) -> QuizQuestion | None
     return await session.get(QuizQuestion, question_id)
 
 
-async def review(session: AsyncSession, *, question_id: int, reviewer: Member, approve: bool, now: datetime
-                 ) -> QuizQuestion:
+async def review(session: AsyncSession, *, question_id: int, reviewer: Member, approve: bool, now: datetime,
+                 via: str = "telegram") -> QuizQuestion:
     """Approve or reject a draft, once: the conditional UPDATE's rowcount decides a double press."""
     if not can_review(reviewer):
         raise QuizError("forbidden")
@@ -139,6 +142,8 @@ async def review(session: AsyncSession, *, question_id: int, reviewer: Member, a
         raise QuizError("missing")
     if getattr(result, "rowcount", 0) != 1:
         raise QuizError("reviewed")
+    await audit.record(session, actor=reviewer, action="quiz.approve" if approve else "quiz.reject", at=now,
+                       target=f"quiz:{question_id}", detail={"stem": question.stem[:200], "via": via})
     return question
 
 
