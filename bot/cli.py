@@ -23,6 +23,7 @@ COMMAND_MODULES: Sequence[str] = (
     "bot.commands.proposals",
     "bot.commands.broadcast",
     "bot.commands.console",
+    "bot.commands.quiz",
 )
 
 

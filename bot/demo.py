@@ -29,10 +29,12 @@ from handlers.context import BotApplication, Services
 from handlers.rate_limit import VirtualTime
 from store import members as members_repo
 from store.models import Member
+from store.quiz import repository as quiz_repo
 from store.roster import parse_roster
 from store.types import utcnow
 
 DEMO_ROSTER = Path(__file__).with_name("demo_roster.csv")
+DEMO_QUIZ = Path(__file__).with_name("demo_quiz.json")  # approved questions, so /daily and /quiz work at once
 DEFAULT_USER = 1001
 EVENT_KINDS = ("text", "press", "photo", "location", "document")
 
@@ -175,6 +177,13 @@ async def seed_roster(services: Services) -> bool:
             raise RuntimeError(f"demo roster is invalid: {parsed.errors}")
         await members_repo.import_roster(session, rows=parsed.rows, now=utcnow())
     return True
+
+
+async def seed_quiz(services: Services) -> int:
+    """The demo's approved quiz questions (generated from the CPPCC Charter and checked), once."""
+    specs = [quiz_repo.QuestionSpec(**item) for item in json.loads(DEMO_QUIZ.read_text(encoding="utf-8"))]
+    async with services.db.session() as session:
+        return await quiz_repo.seed_approved(session, specs=specs, now=utcnow())
 
 
 async def load_members(services: Services) -> list[Member]:
@@ -394,6 +403,7 @@ async def run_demo(settings: Settings, *, as_user: int = DEFAULT_USER, script: P
     try:
         await services.db.upgrade()
         seeded = await seed_roster(services)
+        await seed_quiz(services)
         members = await load_members(services)
         introduce(members, seeded, info)
         api = LocalBotApi(first_update_id=time.time_ns() // 1000)  # unique across runs on one database

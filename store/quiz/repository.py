@@ -104,6 +104,15 @@ async def save_generated(session: AsyncSession, *, specs: Sequence[QuestionSpec]
     return added
 
 
+async def seed_approved(session: AsyncSession, *, specs: Sequence[QuestionSpec], now: datetime) -> int:
+    """Approved questions vetted in the repository (the demo's ``bot/demo_quiz.json``), once per key."""
+    added = await save_generated(session, specs=specs, now=now)
+    keys = [s.key for s in specs if s.key]
+    await session.execute(update(QuizQuestion).where(QuizQuestion.key.in_(keys), QuizQuestion.status == DRAFT)
+                          .values(status=APPROVED, reviewed_at=now).execution_options(synchronize_session=False))
+    return added
+
+
 async def add_staff_question(session: AsyncSession, *, author: Member, spec: QuestionSpec, now: datetime,
                              via: str = "console") -> QuizQuestion:
     """A question typed by staff: approved at once when its author may review, else a draft awaiting review."""

@@ -76,3 +76,12 @@ async def test_repl_lines(tmp_path: Path) -> None:
     assert interpret("/photo a.jpg", 1001, session) == Event(1001, "photo", "a.jpg")
     assert interpret("/quit", 1001, session) is None
     assert interpret("今天学习了40分钟", 1001, session) == Event(1001, "text", "今天学习了40分钟")
+
+
+async def test_demo_has_an_approved_daily_question(demo_settings: Settings, tmp_path: Path) -> None:
+    script = tmp_path / "events.jsonl"
+    script.write_text('{"user": 1001, "text": "/daily"}\n', encoding="utf-8")
+    out, err = io.StringIO(), io.StringIO()
+    assert await run_demo(demo_settings, script=script, out=out, err=err) == 0
+    (card,) = (json.loads(line) for line in out.getvalue().splitlines())
+    assert texts.QUIZ_DAILY_HEAD in card["text"] and "《中国人民政治协商会议章程》" in card["text"]
