@@ -173,6 +173,17 @@ def quantity_value(term: str) -> tuple[str, float] | None:
     return (unit, float(value)) if value is not None else None
 
 
+def _subsequence(short: str, long: str) -> bool:
+    """All characters of ``short`` in order inside ``long`` (外交机构 in 外交代表机构)."""
+    chars = iter(long)
+    return all(char in chars for char in short)
+
+
+def _near(a: str, b: str) -> bool:
+    """Terms that read as the same thing: one inside the other, or one an abbreviation of the other."""
+    return _subsequence(a, b) or _subsequence(b, a)
+
+
 def _unit(term: str) -> str:
     if "分之" in term:
         return "分之"
@@ -258,7 +269,11 @@ class QuizGenerator:
         for chunk in self.chunks:
             for term in {t for t in self._all_terms(chunk)}:
                 self._df[term] += 1
-        self._pool: dict[str, list[str]] = {}
+        self._pool: dict[str, list[str]] = {"noun": []}
+        for cands in self._terms:
+            for c in cands:
+                if c.category == "noun" and c.term not in self._pool["noun"]:
+                    self._pool["noun"].append(c.term)
         for chunk in self.chunks:
             for term in self._all_terms(chunk):
                 cat = _category(term)
@@ -349,7 +364,9 @@ class QuizGenerator:
             digits = cand.term[0].isdigit()
             pool = [p for p in pool if p[0].isdigit() == digits]
         for term in pool:
-            if term == cand.term or term in text or cand.term in term or term in cand.term:
+            if term == cand.term or term in text:
+                continue
+            if not cand.category.startswith("quantity:") and _near(term, cand.term):
                 continue
             if cand.category.startswith("quantity:"):
                 value = quantity_value(term)
@@ -358,7 +375,7 @@ class QuizGenerator:
                 taken.add(value)
             if cand.sentence.replace(cand.term, term) in self._corpus_text:
                 continue  # the clause with this option is also a rule of the corpus: a second right answer
-            if any(term in c or c in term for c in chosen):
+            if not cand.category.startswith("quantity:") and any(_near(term, c) for c in chosen):
                 continue
             chosen.append(term)
             if len(chosen) == N_OPTIONS - 1:
