@@ -60,7 +60,8 @@ def main(argv: list[str] | None = None) -> None:
     print(f"articles with at least one question: {len({(q.source, q.article) for q in questions})}")
     for title, n in by_doc.most_common():
         print(f"  {n:4d}  {title}")
-    print(f"mechanical check (answer in cited article): {passed}/{len(questions)} = {passed / max(len(questions), 1):.1%}")
+    share = passed / max(len(questions), 1)
+    print(f"mechanical check (answer in cited article): {passed}/{len(questions)} = {share:.1%}")
     sample = random.Random(args.seed).sample(questions, min(args.sample, len(questions)))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text("\n\n".join(render(i + 1, q) for i, q in enumerate(sample)) + "\n", encoding="utf-8")

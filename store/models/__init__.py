@@ -16,7 +16,6 @@ from store.models.credits import (
     StudyCheckin,
 )
 from store.models.knowledge import FaqEntry, QuestionLog
-from store.models.quiz import QuizAnswer, QuizQuestion
 from store.models.proposals import (
     Proposal,
     ProposalCounter,
@@ -27,6 +26,7 @@ from store.models.proposals import (
     ProposalSupporter,
     ProposalWebhookEvent,
 )
+from store.models.quiz import QuizAnswer, QuizQuestion
 
 __all__ = [
     "AppSecret",

@@ -44,7 +44,8 @@ def chunks(tmp_path_factory: pytest.TempPathFactory) -> list[Chunk]:
 
 
 def test_numerals_and_quantities() -> None:
-    assert [numeral_value(t) for t in ("十五", "三十", "一百二十三", "两", "15", "一九一一")] == [15, 30, 123, 2, 15, 1911]
+    texts = ("十五", "三十", "一百二十三", "两", "15", "一九一一")
+    assert [numeral_value(t) for t in texts] == [15, 30, 123, 2, 15, 1911]
     assert quantity_value("十五日") == quantity_value("15日") == ("日", 15.0)
     assert quantity_value("三分之二") == ("分之", pytest.approx(2 / 3))
     assert quantity_value("两届") == quantity_value("二届")

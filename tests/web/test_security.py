@@ -9,8 +9,8 @@ import httpx
 from store import console as console_repo
 from store import members as members_repo
 from store import questions as questions_repo
-from store.quiz import repository as quiz_repo
 from store.models import Member
+from store.quiz import repository as quiz_repo
 from tests.web.conftest import BASE, Clock, SignedIn, csrf_of, new_link
 from web import texts
 from web.security import COOKIE
