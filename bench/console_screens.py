@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import socket
 import tempfile
 from datetime import date, timedelta
 from pathlib import Path
 
 from bot.console_wiring import build_console, embedded_server, link_for, uvicorn_config
+from bot.demo import DEMO_QUIZ
 from bot.settings import Settings
 from knowledge.config import KnowledgeConfig, Thresholds
 from knowledge.embedders import HashEmbedder
@@ -28,6 +30,7 @@ from store import members as members_repo
 from store import questions as questions_repo
 from store.db import Database
 from store.models import Proposal, StudyCheckin
+from store.quiz import repository as quiz_repo
 from store.roster import parse_roster
 from store.types import utcnow
 from web.app import create_app
@@ -62,6 +65,7 @@ PAGES = [
     ("qa", "/console/qa"),
     ("questions", "/console/qa/questions"),
     ("members", "/console/members"),
+    ("quiz", "/console/quiz"),
     ("audit", "/console/audit"),
     ("proposals", "/console/lists/proposals"),
 ]
@@ -109,6 +113,9 @@ async def seed(db: Database, kb: KnowledgeBase) -> dict[str, int]:
                                  content=title + "，建议有关部门尽快研究解决。", category="社会民生", status=status,
                                  deadline=deadline if isinstance(deadline, date) else None, unit=unit,
                                  created_at=now - timedelta(days=n), updated_at=now))
+        demo_quiz = json.loads(DEMO_QUIZ.read_text(encoding="utf-8"))
+        await quiz_repo.save_generated(session, now=now,
+                                       specs=[quiz_repo.QuestionSpec(**item) for item in demo_quiz])
     return {"unbound": people["陈静"].id}
 
 
