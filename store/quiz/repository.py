@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from store import audit
 from store.credits.awards import DEFAULT_TZ, award, local_date
 from store.credits.rules import CreditRules
+from store.db import affected_rows
 from store.models import Member, QuizAnswer, QuizQuestion, Role
 
 DRAFT, APPROVED, REJECTED = "draft", "approved", "rejected"
@@ -149,7 +150,7 @@ async def review(session: AsyncSession, *, question_id: int, reviewer: Member, a
     question = await session.get(QuizQuestion, question_id, populate_existing=True)
     if question is None:
         raise QuizError("missing")
-    if getattr(result, "rowcount", 0) != 1:
+    if affected_rows(result) != 1:
         raise QuizError("reviewed")
     await audit.record(session, actor=reviewer, action="quiz.approve" if approve else "quiz.reject", at=now,
                        target=f"quiz:{question_id}", detail={"stem": question.stem[:200], "via": via})
