@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import socket
 import tempfile
 from datetime import date, datetime, time, timedelta
@@ -23,6 +24,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.console_wiring import build_console, embedded_server, link_for, uvicorn_config
+from bot.demo import DEMO_QUIZ
 from bot.settings import Settings
 from knowledge.config import KnowledgeConfig, Thresholds
 from knowledge.embedders import HashEmbedder
@@ -41,6 +43,7 @@ from store.db import Database
 from store.learning import materials as materials_repo
 from store.models import MaterialReading, Member, Proposal, ProposalEvent, ProposalPhoto, StudyCheckin
 from store.preferences import PrefsDefaults
+from store.quiz import repository as quiz_repo
 from store.roster import parse_roster
 from store.types import utcnow
 from web.app import create_app
@@ -77,6 +80,7 @@ PAGES = [
     ("members", "/console/members"),
     ("learning", "/console/learning"),
     ("learning-push", "/console/learning_push"),
+    ("quiz", "/console/quiz"),
     ("audit", "/console/audit"),
     ("proposals", "/console/lists/proposals"),
     ("proposal-board", "/console/proposals"),
@@ -175,6 +179,9 @@ async def seed(db: Database, kb: KnowledgeBase) -> dict[str, int]:
                                defaults=defaults)
         claimed = await outbox.claim(session, now=now, token="bench", limit=3, broadcast_id=running.id)
         await outbox.record(session, results=[outbox.Result(c, Outcome.SENT, message_id=1) for c in claimed], now=now)
+        demo_quiz = json.loads(DEMO_QUIZ.read_text(encoding="utf-8"))
+        await quiz_repo.save_generated(session, now=now,
+                                       specs=[quiz_repo.QuestionSpec(**item) for item in demo_quiz])
     return {"unbound": people["陈静"].id, "event": event_id, "awaiting": waiting.id, "running": running.id}
 
 

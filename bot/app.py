@@ -25,6 +25,7 @@ from handlers import (
     member_notices,
     member_settings,
     proposals,
+    quiz,
     review,
     start,
 )
@@ -55,6 +56,7 @@ FEATURES: Sequence[Feature] = (
     checkin.FEATURE,  # before the catch-all Q&A: "今天学习了《…》40分钟" is offered as a check-in
     credits_view.FEATURE,
     learn.FEATURE,  # /learn: the learning library, read page by page, 学完打卡
+    quiz.FEATURE,  # 每日一题 typed as text, before the catch-all Q&A
     maintenance.FEATURE,
     member_notices.FEATURE,  # sends what the console queued for members (dispute results, adjustments)
     learning_push.FEATURE,  # weekly learning pushes: plan and sender jobs, 不再推送此主题

@@ -24,6 +24,7 @@ COMMAND_MODULES: Sequence[str] = (
     "bot.commands.broadcast",
     "bot.commands.console",
     "bot.commands.learning_push",
+    "bot.commands.quiz",
 )
 
 

@@ -34,10 +34,12 @@ from knowledge.starter import STARTER_DIR
 from store import members as members_repo
 from store.learning import materials as materials_repo
 from store.models import Member
+from store.quiz import repository as quiz_repo
 from store.roster import parse_roster
 from store.types import utcnow
 
 DEMO_ROSTER = Path(__file__).with_name("demo_roster.csv")
+DEMO_QUIZ = Path(__file__).with_name("demo_quiz.json")  # approved questions, so /daily and /quiz work at once
 DEFAULT_USER = 1001
 EVENT_KINDS = ("text", "press", "photo", "location", "document")
 
@@ -220,6 +222,11 @@ async def seed_materials(services: Services) -> int:
             ))
             added += 1
     return added
+async def seed_quiz(services: Services) -> int:
+    """The demo's approved quiz questions (generated from the CPPCC Charter and checked), once."""
+    specs = [quiz_repo.QuestionSpec(**item) for item in json.loads(DEMO_QUIZ.read_text(encoding="utf-8"))]
+    async with services.db.session() as session:
+        return await quiz_repo.seed_approved(session, specs=specs, now=utcnow())
 
 
 async def load_members(services: Services) -> list[Member]:
@@ -440,6 +447,7 @@ async def run_demo(settings: Settings, *, as_user: int = DEFAULT_USER, script: P
         await services.db.upgrade()
         seeded = await seed_roster(services)
         await seed_materials(services)
+        await seed_quiz(services)
         members = await load_members(services)
         introduce(members, seeded, info)
         api = LocalBotApi(first_update_id=time.time_ns() // 1000)  # unique across runs on one database

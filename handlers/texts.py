@@ -85,6 +85,9 @@ COMMAND_DESCRIPTIONS = {
     "gaps": "未答问题",
     "faq": "维护常见问题",
     "console": "登录工作台（网页）",
+    "daily": "每日一题",
+    "quiz": "小测验（5 题）",
+    "quiz_review": "审核题目",
 }
 
 # --- knowledge Q&A -------------------------------------------------------------------------------
@@ -623,3 +626,34 @@ BTN_LEARNING_PUSH_STOP = "不再推送此主题"
 LEARNING_PUSH_STOPPED = "好的，今后不再向您推送“{topic}”主题的学习材料。"
 LEARNING_PUSH_ALREADY_STOPPED = "“{topic}”主题已停止推送。"
 LEARNING_PUSH_NO_TOPIC = "这条推送没有对应的主题，无需停止。"
+# --- quiz (每日一题, /quiz, /quiz_review) -----------------------------------------------------------
+QUIZ_OPTION_LETTERS = "ABCD"
+QUIZ_DAILY_HEAD = "📅 每日一题"
+QUIZ_QUIZ_HEAD = "📝 小测验 第 {n}/{total} 题"
+QUIZ_OPTION_LINE = "{letter}. {option}"
+QUIZ_NONE = "题库里暂时没有新题目了，工作人员审核通过新题后再来吧。"
+QUIZ_DAILY_DONE = "今天的每日一题您已经答过了，明天再来！想多练几道，可以发 /quiz。"
+QUIZ_ALREADY_ANSWERED = "这道题您已经答过了。"
+QUIZ_RIGHT = "✅ 回答正确！"
+QUIZ_RIGHT_POINTS = "获得 {points} 分（{label}）。"
+QUIZ_RIGHT_CAPPED = "今天的答题积分已达上限，本题不再计分。"
+QUIZ_WRONG = "❌ 回答错误。"
+QUIZ_EXPLANATION = "正确答案：{letter}（{answer}）"
+QUIZ_BASIS = "依据：{citation}"
+QUIZ_SOURCE_HEADER = "{citation} 原文："
+QUIZ_NO_SOURCE = "这道题没有引用条文。"
+QUIZ_FINISHED = "本轮小测验结束：今天共答 {answered} 题，答对 {correct} 题。发 /quiz 再来一轮。"
+QUIZ_MORE = "想再练几道？发 /quiz 做一轮小测验。"
+BTN_QUIZ_NEXT = "下一题"
+BTN_QUIZ_APPROVE = "通过"
+BTN_QUIZ_REJECT = "驳回"
+QUIZ_REVIEW_ONLY = "只有把关人（审核员）或管理员可以审核题目。"
+QUIZ_REVIEW_EMPTY = "没有待审核的题目。生成题目：cppcc-bot quiz generate；也可以在工作台“题库”页添加。"
+QUIZ_REVIEW_HEAD = "🧐 待审核题目（共 {count} 道）#{id} · {kind} · {origin}"
+QUIZ_REVIEW_ANSWER = "答案：{letter}（{answer}）"
+QUIZ_REVIEW_QUOTE = "原文（{citation}）：{quote}"
+QUIZ_REVIEW_DONE = {"approved": "已通过第 {id} 题，会员从现在起可以答到它。", "rejected": "已驳回第 {id} 题。"}
+QUIZ_REVIEW_ALREADY = "这道题已经审核过了（{status}）。"
+QUIZ_KIND_LABELS = {"cloze": "填空", "choice": "选择"}
+QUIZ_ORIGIN_LABELS = {"generated": "自动生成", "staff": "工作人员添加"}
+QUIZ_STATUS_LABELS = {"draft": "待审核", "approved": "已通过", "rejected": "已驳回"}

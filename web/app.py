@@ -12,7 +12,20 @@ from starlette.responses import RedirectResponse, Response
 from starlette.staticfiles import StaticFiles
 
 from web import texts
-from web.pages import audit, auth, broadcasts, credits, home, kb, learning, learning_push, members, proposals, qa
+from web.pages import (
+    audit,
+    auth,
+    broadcasts,
+    credits,
+    home,
+    kb,
+    learning,
+    learning_push,
+    members,
+    proposals,
+    qa,
+    quiz,
+)
 from web.render import STATIC, page
 from web.security import AdminOnly, CsrfFailed, NotSignedIn
 from web.state import Console
@@ -33,7 +46,8 @@ def create_app(console: Console) -> FastAPI:
     app = FastAPI(title=texts.APP_NAME, docs_url=None, redoc_url=None, openapi_url=None)
     app.state.console = console
     app.state.kb_lock = asyncio.Lock()  # one knowledge-base change at a time from this process
-    for module in (auth, home, kb, qa, proposals, members, credits, learning, learning_push, broadcasts, audit):
+    for module in (auth, home, kb, qa, proposals, members, credits, learning, learning_push, quiz, broadcasts,
+                   audit):
         app.include_router(module.router, prefix="/console")
     app.mount("/console/static", StaticFiles(directory=STATIC), name="static")
 

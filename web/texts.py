@@ -15,6 +15,7 @@ NAV = (
     ("credits", "积分"),
     ("learning_push", "学习推送"),
     ("broadcasts", "通知"),
+    ("quiz", "题库"),
     ("audit", "操作记录"),
 )
 TITLE_HOME = "总览"
@@ -43,6 +44,7 @@ TITLE_EVENT = "活动：{title}"
 TITLE_BC_LIST = "通知"
 TITLE_BC_NEW = "编写通知"
 TITLE_BC_ONE = "通知 #{id}"
+TITLE_QUIZ = "题库（每日一题）"
 
 # ---- sign-in -----------------------------------------------------------------------------------
 SIGNIN_HOWTO = "请在与机器人的私聊中发送 /console，点击收到的登录链接（10 分钟内有效，只能使用一次）。"
@@ -113,6 +115,11 @@ FLASH: dict[str, str] = {
     "bc_not_reviewer": "只有把关人可以审核通知。",
     "bc_already": "这条通知已由其他把关人处理，或已不在待审核状态。",
     "bc_no_reason": "退回需要填写理由。",
+    "quiz_approved": "题目已通过，委员从现在起可以答到它。",
+    "quiz_rejected": "题目已驳回。",
+    "quiz_reviewed": "这道题已经审核过了，未作改动。",
+    "quiz_added": "题目已添加并上线。",
+    "quiz_added_draft": "题目已添加，等待把关人审核后上线。",
 }
 
 # Flash keys that report a refusal (shown as an error).
@@ -240,6 +247,23 @@ ACTION_LABELS = {
     "learning.add": "添加学习资料",
     "learning.retire": "下架学习资料",
     "learning.restore": "上架学习资料",
+    "quiz.add": "添加题目",
+    "quiz.approve": "通过题目",
+    "quiz.reject": "驳回题目",
+}
+
+# ---- quiz (题库) -----------------------------------------------------------------------------------
+QUIZ_STATUS_LABELS = {"draft": "待审核", "approved": "已通过", "rejected": "已驳回"}
+QUIZ_KIND_LABELS = {"cloze": "填空", "choice": "选择"}
+QUIZ_ORIGIN_LABELS = {"generated": "自动生成", "staff": "工作人员添加"}
+QUIZ_REVIEW_ONLY = "只有把关人或管理员可以审核题目。"
+QUIZ_ERRORS = {
+    "kind": "题型无效。",
+    "stem": "题干不能为空，最多 500 字。",
+    "options": "请填写 2 到 4 个选项，每个最多 200 字。",
+    "duplicate": "选项不能重复。",
+    "answer": "请选择正确答案（必须是已填写的选项）。",
+    "forbidden": "没有添加题目的权限。",
 }
 
 # ---- learning library (学习) -------------------------------------------------------------------------

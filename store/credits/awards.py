@@ -21,7 +21,7 @@ from store.credits.rules import CreditRules, default_rules
 from store.models import CreditEntry, Member
 
 DEFAULT_TZ = ZoneInfo("Asia/Shanghai")
-SourceType = Literal["checkin", "event", "proposal", "adjustment"]
+SourceType = Literal["checkin", "event", "proposal", "quiz", "adjustment"]
 CapReason = Literal["daily", "weekly", "annual"]
 
 @dataclass(frozen=True)

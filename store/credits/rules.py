@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 DEFAULT_RULES_FILE = Path(__file__).with_name("default_rules.toml")
 RULE_ID_RE = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
-RecordedBy = Literal["checkin", "note", "event", "proposal", "manual"]
+RecordedBy = Literal["checkin", "note", "event", "proposal", "quiz", "manual"]
 
 
 class RulesError(Exception):
@@ -111,7 +111,7 @@ class CreditRules(_Strict):
         for rule_id in value:
             if not RULE_ID_RE.match(rule_id):
                 raise ValueError(f"type id {rule_id!r} must be lower-case letters, digits and _")
-        for kind in ("checkin", "note", "proposal"):
+        for kind in ("checkin", "note", "proposal", "quiz"):
             ids = [k for k, v in value.items() if v.recorded_by == kind]
             if len(ids) > 1:
                 raise ValueError(f"only one type may be recorded_by = {kind!r} (found {', '.join(ids)})")

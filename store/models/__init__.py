@@ -35,6 +35,7 @@ from store.models.proposals import (
     ProposalSupporter,
     ProposalWebhookEvent,
 )
+from store.models.quiz import QuizAnswer, QuizQuestion
 
 __all__ = [
     "AppSecret",
@@ -75,6 +76,8 @@ __all__ = [
     "ProposalSupporter",
     "ProposalWebhookEvent",
     "QuestionLog",
+    "QuizAnswer",
+    "QuizQuestion",
     "ReminderPreference",
     "Role",
     "StudyCheckin",

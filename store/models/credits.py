@@ -121,7 +121,7 @@ class CreditEntry(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), index=True)
     rule_id: Mapped[str] = mapped_column(String(32), index=True)
-    source_type: Mapped[str] = mapped_column(String(16))  # checkin | event | proposal | adjustment
+    source_type: Mapped[str] = mapped_column(String(16))  # checkin | event | proposal | quiz | adjustment
     source_id: Mapped[str] = mapped_column(String(64))
     activity_date: Mapped[date] = mapped_column(Date, index=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime())

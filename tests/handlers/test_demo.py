@@ -89,3 +89,10 @@ async def test_demo_library_is_seeded_from_the_starter_guides(demo_settings: Set
     assert "共 4 份资料" in menu["text"]
     assert "委员学习打卡与履职积分说明" in required["text"] and "【本季度必学】" in required["text"]
     assert "《委员学习打卡与履职积分说明》  第 1/" in page["text"] and "#" not in page["text"]
+async def test_demo_has_an_approved_daily_question(demo_settings: Settings, tmp_path: Path) -> None:
+    script = tmp_path / "events.jsonl"
+    script.write_text('{"user": 1001, "text": "/daily"}\n', encoding="utf-8")
+    out, err = io.StringIO(), io.StringIO()
+    assert await run_demo(demo_settings, script=script, out=out, err=err) == 0
+    (card,) = (json.loads(line) for line in out.getvalue().splitlines())
+    assert texts.QUIZ_DAILY_HEAD in card["text"] and "《中国人民政治协商会议章程》" in card["text"]

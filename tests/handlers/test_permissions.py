@@ -51,6 +51,7 @@ STAFF_COMMANDS = {
     "gaps": ["/gaps"],
     "faq": ["/faq 委员可以请假吗 | 可以，向办公室书面请假。"],
     "console": ["/console"],
+    "quiz_review": ["/quiz_review"],
 }
 REFUSALS = {texts.STAFF_ONLY, texts.UNBOUND, texts.PRIVATE_ONLY, texts.STAFF_ONLY[:190], texts.UNBOUND[:190]}
 

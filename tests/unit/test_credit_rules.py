@@ -15,7 +15,9 @@ DEFAULT_TEXT = DEFAULT_RULES_FILE.read_text(encoding="utf-8")
 def test_defaults_match_the_issue() -> None:
     rules = default_rules()
     assert rules.annual_target == 60
-    assert rules.type_ids() == ["study", "note", "reading", "training", "meeting", "activity", "proposal"]
+    assert rules.type_ids() == ["study", "note", "reading", "training", "meeting", "activity", "proposal", "quiz"]
+    quiz = rules.types["quiz"]
+    assert (quiz.recorded_by, quiz.points, quiz.daily_cap) == ("quiz", 1, 2)
     assert rules.types["study"].daily_cap == 3 and rules.types["study"].min_minutes == 10
     assert rules.types["note"].min_chars == 200 and rules.types["note"].weekly_count == 1
     assert rules.types["proposal"].stages == {"accepted": 3, "adopted": 5}

@@ -11,6 +11,7 @@ from store import members as members_repo
 from store import questions as questions_repo
 from store.models import Member
 from store.proposals import repository as proposals_repo
+from store.quiz import repository as quiz_repo
 from tests.web.conftest import BASE, Clock, SignedIn, csrf_of, new_link
 from web import texts
 from web.security import COOKIE
@@ -35,6 +36,7 @@ async def _file_one(console: Console, member: Member) -> None:
 
 async def test_pages_need_a_session(client: httpx.AsyncClient, people: dict[str, Member]) -> None:
     for path in ("/console/", "/console/kb", "/console/qa", "/console/members", "/console/learning",
+                 "/console/quiz",
                  "/console/audit", *PROPOSAL_PAGES,
                  "/console/broadcasts", "/console/broadcasts/new", "/console/broadcasts/count",
                  "/console/broadcasts/1", "/console/broadcasts/1/status"):
@@ -228,6 +230,33 @@ async def test_only_admins_change_roles_or_staff(client: httpx.AsyncClient, cons
         assert (await members_repo.get(session, member_id=people["member"].id)).active is False  # type: ignore[union-attr]  # the row exists
         assert (await members_repo.get(session, member_id=people["admin"].id)).active is True  # type: ignore[union-attr]  # the row exists
         assert (await members_repo.get(session, member_id=people["staff"].id)).active is True  # type: ignore[union-attr]  # the row exists
+
+
+async def test_only_reviewers_and_admins_review_quiz_questions(
+        make_client: Callable[..., httpx.AsyncClient], console: Console, sign_in: SignIn,
+        people: dict[str, Member]) -> None:
+    """The 题库 matrix: staff see and add (drafts) but never approve; reviewers and admins approve; CSRF."""
+    async with console.db.session() as session:
+        await quiz_repo.save_generated(session, now=console.clock(), specs=[
+            quiz_repo.QuestionSpec(kind="cloze", stem=f"题{n}____", options=["甲", "乙"], answer=0, key=f"s{n}")
+            for n in range(2)])
+        ids = [q.id for q in await quiz_repo.list_questions(session, status=quiz_repo.DRAFT)]
+    async with make_client() as a, make_client() as b, make_client() as c:
+        staff = await sign_in(a, people["staff"])
+        assert (await a.get("/console/quiz")).status_code == 200
+        refused = await staff.post(f"/console/quiz/{ids[0]}/review", {"decision": "approve"})
+        assert refused.status_code == 403 and texts.QUIZ_REVIEW_ONLY in refused.text
+        assert f"/console/quiz/{ids[0]}/review" not in (await a.get("/console/quiz")).text  # no buttons shown
+        reviewer = await sign_in(b, people["reviewer"])
+        no_csrf = await b.post(f"/console/quiz/{ids[0]}/review", data={"decision": "approve"})
+        assert no_csrf.status_code == 403
+        assert (await reviewer.post(f"/console/quiz/{ids[0]}/review", {"decision": "approve"})).status_code == 303
+        admin = await sign_in(c, people["admin"])
+        assert (await admin.post(f"/console/quiz/{ids[1]}/review", {"decision": "reject"})).status_code == 303
+        assert (await admin.post("/console/quiz/99999/review", {"decision": "reject"})).status_code == 404
+        assert (await admin.post(f"/console/quiz/{ids[1]}/review", {"decision": "x"})).status_code == 400
+    async with console.db.session() as session:
+        assert await quiz_repo.counts(session) == {"draft": 0, "approved": 1, "rejected": 1}
 
 
 async def test_security_headers_and_no_caching(client: httpx.AsyncClient, sign_in: SignIn,

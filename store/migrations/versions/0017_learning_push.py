@@ -1,7 +1,7 @@
 """Learning pushes (学习推送): the weekly plan per member and material, and the topics members stopped.
 
 Revision ID: 0017_learning_push
-Revises: 0015_learning (its foreign keys name learning_materials)
+Revises: 0016_quiz (its foreign keys name learning_materials)
 Create Date: 2026-12-02
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 from store.types import UTCDateTime
 
 revision: str = "0017_learning_push"
-down_revision: str | None = "0015_learning"
+down_revision: str | None = "0016_quiz"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
