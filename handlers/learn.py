@@ -220,8 +220,11 @@ async def learning_stats_lines(context: BotContext, *, today: date, top: int = 5
              texts.LEARN_STATS_MISSING.format(count=overview.required_missing_members)]
     for item in sorted(per_material, key=lambda s: (-s.opened, -s.material.id))[:top]:
         if item.opened:
-            lines.append(texts.LEARN_STATS_MATERIAL.format(title=item.material.title, opened=item.opened,
-                                                           finished=item.finished, median=_median(item.median_seconds)))
+            line = texts.LEARN_STATS_MATERIAL.format(title=item.material.title, opened=item.opened,
+                                                     finished=item.finished, median=_median(item.median_seconds))
+            if item.quiz is not None and item.quiz.share is not None:
+                line += texts.LEARN_STATS_QUIZ.format(share=round(100 * item.quiz.share), answered=item.quiz.answered)
+            lines.append(line)
     return lines
 
 

@@ -597,6 +597,7 @@ LEARN_STATS_HEAD = "学习资料：{materials} 份；打开 {opened} 次，学�
 LEARN_STATS_MISSING = "有必学资料未完成的委员：{count} 人"
 LEARN_STATS_MATERIAL = "· 《{title}》打开 {opened}，学完 {finished}，中位数 {median}"
 LEARN_STATS_NONE = "-"
+LEARN_STATS_QUIZ = "，答题正确率 {share}%（{answered} 次作答）"
 LEARN_DRAFT = (
     "学习资料草稿：\n标题：{title}\n出处：《{source}》\n主题：{topics}\n预计阅读：约 {minutes} 分钟\n共 {pages} 页\n"
     "确认后委员即可在 /learn 中阅读。"

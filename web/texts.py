@@ -282,6 +282,7 @@ MATERIAL_ERRORS = {
     "date": "日期格式应为 2026-12-31。",
 }
 MINUTES_NONE = "—"
+QUIZ_ACCURACY = "{share}%（{correct}/{answered}）"
 DURATION_MIN = "{minutes} 分钟"
 DURATION_SEC = "{seconds} 秒"
 # ---- credits --------------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from store import preferences
+from store.learning import quiz_links
 from store.learning.planner import (
     PlanMaterial,
     PlanMember,
@@ -42,7 +43,7 @@ WrongTopics = Callable[[AsyncSession], Awaitable[dict[int, dict[str, int]]]]
 
 
 async def no_wrong_topics(session: AsyncSession) -> dict[int, dict[str, int]]:
-    """The wrong-answer source when no quiz feature is installed: nobody has wrong answers."""
+    """A wrong-answer source where nobody has wrong answers (tests that give their own)."""
     return {}
 
 
@@ -56,7 +57,7 @@ class LearningPushConfig:
     tick_seconds: float = 60.0  # how often the sender looks for due pushes
     batch: int = 50  # pushes claimed per sender pass
     stale_after: float = 600.0  # a ``sending`` row older than this belongs to a dead sender
-    wrong_topics: WrongTopics = no_wrong_topics  # the quiz feature's wrong-answer topics
+    wrong_topics: WrongTopics = quiz_links.wrong_topics  # the topics of each member's wrong quiz answers
 
     def options(self, tz: ZoneInfo) -> PlanOptions:
         return PlanOptions(cap=self.per_week, tz=tz, day_start=self.day_start, day_end=self.day_end)
@@ -88,7 +89,7 @@ class Inputs:
 
 async def load_inputs(
     session: AsyncSession, *, week_from: datetime, defaults: preferences.PrefsDefaults, tz: ZoneInfo,
-    wrong_topics: WrongTopics = no_wrong_topics, exclude_planned_of_week: bool = False,
+    wrong_topics: WrongTopics = quiz_links.wrong_topics, exclude_planned_of_week: bool = False,
 ) -> Inputs:
     """Everything the planner needs for the week starting at ``week_from``, in seven queries.
 
@@ -141,7 +142,7 @@ async def load_inputs(
 
 async def compute_plan(
     session: AsyncSession, *, week_from: datetime, now: datetime, config: LearningPushConfig,
-    defaults: preferences.PrefsDefaults, tz: ZoneInfo, wrong_topics: WrongTopics = no_wrong_topics,
+    defaults: preferences.PrefsDefaults, tz: ZoneInfo, wrong_topics: WrongTopics = quiz_links.wrong_topics,
 ) -> list[PlannedPush]:
     """The plan of the week starting at ``week_from`` as it would be made now (nothing is saved)."""
     inputs = await load_inputs(session, week_from=week_from, defaults=defaults, tz=tz, wrong_topics=wrong_topics,
@@ -151,7 +152,7 @@ async def compute_plan(
 
 async def plan_and_save(
     session: AsyncSession, *, week_from: datetime, now: datetime, config: LearningPushConfig,
-    defaults: preferences.PrefsDefaults, tz: ZoneInfo, wrong_topics: WrongTopics = no_wrong_topics,
+    defaults: preferences.PrefsDefaults, tz: ZoneInfo, wrong_topics: WrongTopics = quiz_links.wrong_topics,
 ) -> int:
     """Plan the week and save it as ``planned`` rows (replacing the week's rows not yet sent); returns how many."""
     await session.execute(delete(LearningPush).where(LearningPush.week_start == week_from,

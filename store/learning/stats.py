@@ -10,7 +10,9 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from store.learning import quiz_links
 from store.learning.materials import all_materials, required
+from store.learning.quiz_links import Accuracy
 from store.models import LearningMaterial, MaterialReading, Member, Role
 
 
@@ -20,6 +22,7 @@ class MaterialStats:
     opened: int
     finished: int
     median_seconds: int | None  # of the finished readings
+    quiz: Accuracy | None = None  # answers to the quiz questions citing its document
 
 
 @dataclass
@@ -28,6 +31,7 @@ class MemberLearning:
     finished: int = 0
     seconds: int = 0
     required_missing: list[LearningMaterial] = field(default_factory=list)
+    quiz_by_topic: dict[str, Accuracy] = field(default_factory=dict)  # their quiz answers, by library topic
 
 
 @dataclass(frozen=True)
@@ -48,12 +52,13 @@ async def material_stats(session: AsyncSession) -> list[MaterialStats]:
     by_material: dict[int, list[MaterialReading]] = defaultdict(list)
     for reading in await _readings(session):
         by_material[reading.material_id].append(reading)
+    quiz = await quiz_links.accuracy_by_material(session)
     out = []
     for material in await all_materials(session):
         readings = by_material.get(material.id, [])
         times = [r.read_seconds for r in readings if r.finished_at is not None and r.read_seconds is not None]
         out.append(MaterialStats(material, len(readings), sum(1 for r in readings if r.finished_at is not None),
-                                 int(statistics.median(times)) if times else None))
+                                 int(statistics.median(times)) if times else None, quiz.get(material.id)))
     return out
 
 
@@ -71,8 +76,10 @@ async def member_stats(session: AsyncSession, *, today: date) -> list[MemberLear
         row.finished += 1
         row.seconds += reading.read_seconds or 0
         done[reading.member_id].add(reading.material_id)
+    quiz = await quiz_links.accuracy_by_member_topic(session)
     for member_id, row in rows.items():
         row.required_missing = [m for m in due if m.id not in done[member_id]]
+        row.quiz_by_topic = dict(sorted(quiz.get(member_id, {}).items()))
     return list(rows.values())
 
 

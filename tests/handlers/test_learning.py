@@ -286,3 +286,26 @@ async def test_staff_sends_a_file_and_publishes_it(
     assert cancelled.text == texts.LEARN_DRAFT_DROPPED
     async with services.db.session() as session:
         assert [m.title for m in await materials_repo.all_materials(session)] == ["第三份", "政协章程学习读本"]
+
+
+async def test_stats_show_quiz_accuracy_on_a_materials_questions(
+    chat: Dialogue, people: None, services: Services
+) -> None:
+    from store.quiz import repository as quiz_repo
+
+    now = services.clock()
+    async with services.db.session() as session:
+        material = await materials_repo.create_material(
+            session, created_by=None, now=now, data=materials_repo.MaterialInput(
+                title="章程读本", kind="kb", body=article_text(), estimated_minutes=10, kb_source="charter.md"))
+        await quiz_repo.seed_approved(session, now=now, specs=[quiz_repo.QuestionSpec(
+            kind="choice", stem="题", options=["甲", "乙"], answer=0, source="charter.md", title="章程",
+            article="第一条", quote="甲。", key="k1")])
+    await chat.send(MEMBER, "/learn")
+    await chat.tap(MEMBER, texts.BTN_LEARN_NEW)
+    await chat.tap(MEMBER, f"1. {material.title}")  # opened, so /stats lists it
+    daily = await chat.send(MEMBER, "/daily")
+    assert daily.buttons[:2] == ["A", "B"]
+    await chat.tap(MEMBER, "B")  # 乙, the wrong option
+    stats = await chat.send(STAFF, "/stats")
+    assert "· 《章程读本》打开 1，学完 0，中位数 -，答题正确率 0%（1 次作答）" in stats.text

@@ -137,3 +137,27 @@ async def test_figures_per_material_and_member(
     unbound = listing.split("<td>陈静</td>", 1)[1].split("</tr>", 1)[0]
     assert "必学读本" in unbound  # required reading missing
     assert me.csrf
+
+
+async def test_the_page_shows_quiz_accuracy_per_material_and_per_member_topic(
+    client: httpx.AsyncClient, console: Console, sign_in: SignIn, people: dict[str, Member], clock: Clock
+) -> None:
+    from store.quiz import repository as quiz_repo
+
+    now = console.clock()
+    async with console.db.session() as session:
+        await materials_repo.create_material(session, created_by=None, now=now, data=materials_repo.MaterialInput(
+            title="章程读本", kind="kb", body="第一条 短文。", estimated_minutes=10, topics=("理论学习",),
+            kb_source="charter.md"))
+        await quiz_repo.seed_approved(session, now=now, specs=[
+            quiz_repo.QuestionSpec(kind="choice", stem=f"题{i}", options=["甲", "乙"], answer=0, source="charter.md",
+                                   title="章程", article=f"第{i}条", quote="甲。", key=f"k{i}") for i in (1, 2)])
+        questions = await quiz_repo.list_questions(session, status="approved")
+    for question, choice in zip(sorted(q.id for q in questions), (0, 1), strict=True):
+        async with console.db.session() as session:
+            await quiz_repo.answer(session, member=people["member"], question_id=question, choice=choice, via="quiz",
+                                   now=now, rules=default_rules())
+    await sign_in(client, people["staff"])
+    page = (await client.get("/console/learning")).text
+    assert "答题正确率" in page and "50%（1/2）" in page  # the material's questions
+    assert "理论学习 50%（1/2）" in page  # the member's answers on the material's topic

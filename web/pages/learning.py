@@ -15,6 +15,7 @@ from knowledge.loaders import LoaderError, load
 from store import audit
 from store.learning import materials as materials_repo
 from store.learning import stats as learning_stats
+from store.learning.quiz_links import Accuracy
 from web import texts
 from web.render import local_time, page
 from web.security import CheckedStaff, ConsoleDep, Staff, StaffDep
@@ -45,6 +46,13 @@ async def _kb_choices(console: Console) -> list[KbChoice]:
     return [KbChoice(s.source, s.title) for s in await asyncio.to_thread(kb.list_sources)]
 
 
+def accuracy(found: Accuracy | None) -> str:
+    """``"80%（8/10）"``, or a dash when nobody answered."""
+    if found is None or found.share is None:
+        return texts.MINUTES_NONE
+    return texts.QUIZ_ACCURACY.format(share=round(100 * found.share), correct=found.correct, answered=found.answered)
+
+
 async def _learning_page(request: Request, console: Console, staff: Staff, *, status: int = 200,
                          error: str | None = None, form: dict[str, Any] | None = None) -> Response:
     today = console.clock().astimezone(console.config.tz).date()
@@ -59,10 +67,12 @@ async def _learning_page(request: Request, console: Console, staff: Staff, *, st
                      if s.material.required_from else ""),
         "active": s.material.active, "opened": s.opened, "finished": s.finished,
         "median": duration(s.median_seconds), "created": local_time(console, s.material.created_at),
+        "quiz": accuracy(s.quiz),
     } for s in per_material]
     members = [{
         "name": m.member.name, "sector": m.member.sector or "", "finished": m.finished, "time": duration(m.seconds),
         "missing": "、".join(x.title for x in m.required_missing),
+        "quiz": "；".join(f"{topic} {accuracy(a)}" for topic, a in m.quiz_by_topic.items()),
     } for m in per_member]
     return page(request, "learning.html", title=texts.TITLE_LEARNING, staff=staff, section="learning",
                 materials=materials, members=members, topics=console.config.topics, kinds=texts.MATERIAL_KIND_LABELS,
