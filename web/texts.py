@@ -303,7 +303,7 @@ REASON_TOO_LONG = "原因最多 500 字。"
 POINTS_BAD = "积分请填写 -1000 到 1000 之间、不为 0 的整数。"
 TYPE_BAD = "请选择积分类型。"
 MEMBER_BAD = "请选择委员。"
-SOURCE_LABELS = {"checkin": "打卡", "event": "活动签到", "proposal": "微建议", "adjustment": "人工调整"}
+SOURCE_LABELS = {"checkin": "打卡", "event": "活动签到", "proposal": "微建议", "adjustment": "人工调整", "quiz": "答题"}
 DISPUTE_STATUS = {"open": "待处理", "upheld": "已驳回（维持原记录）", "corrected": "已采纳（撤销积分）",
                   "duplicate": "重复申诉"}
 EVENT_METHODS = {"code": "代码", "link": "扫码", "manual": "补签"}

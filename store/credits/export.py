@@ -19,9 +19,9 @@ DETAIL_SHEET = "明细"
 SUMMARY_HEAD = ["姓名", "telegram_id", "界别", "地区", "合计"]
 DETAIL_HEAD = ["编号", "姓名", "日期", "类型", "类型名称", "积分", "申请积分", "封顶原因", "依据类型", "依据编号",
                "内容", "备注", "规则版本", "记录时间", "依据"]
-SOURCE_LABELS = {"checkin": "打卡", "event": "活动签到", "proposal": "微建议", "adjustment": "人工调整"}
+SOURCE_LABELS = {"checkin": "打卡", "event": "活动签到", "proposal": "微建议", "adjustment": "人工调整", "quiz": "答题"}
 # What backs an entry (store.credits.reports.EVIDENCE_KINDS); a self-reported check-in is labelled 自报.
-EVIDENCE_LABELS = {"reading": "阅读", "self_report": "自报", "event": "活动签到", "proposal": "微建议",
+EVIDENCE_LABELS = {"reading": "阅读", "quiz": "答题", "self_report": "自报", "event": "活动签到", "proposal": "微建议",
                    "adjustment": "人工调整"}
 CAP_LABELS = {"daily": "当日上限", "weekly": "每周上限", "annual": "年度上限"}
 

@@ -241,7 +241,7 @@ async def stats(session: AsyncSession, *, rules: CreditRules, period: Period, to
 
 # --- evidence (issue #15): what backs each entry --------------------------------------------------------
 
-EVIDENCE_KINDS = ("reading", "self_report", "event", "proposal", "adjustment")
+EVIDENCE_KINDS = ("reading", "quiz", "self_report", "event", "proposal", "adjustment")
 
 
 async def entry_evidence(session: AsyncSession, *, entries: list[CreditEntry]) -> dict[int, str]:

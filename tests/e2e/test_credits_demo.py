@@ -68,11 +68,11 @@ def test_scripted_demo_and_report(tmp_path: Path) -> None:
     assert set(members) == {"张明", "王芳"}
     assert members["张明"]["total"] == 8 and members["张明"]["telegram_id"] == 1001
     assert members["张明"]["by_type"] == {
-        "study": 3, "note": 0, "reading": 0, "training": 0, "meeting": 5, "activity": 0, "proposal": 0
+        "study": 3, "note": 0, "reading": 0, "training": 0, "meeting": 5, "activity": 0, "proposal": 0, "quiz": 0
     }
     assert members["王芳"]["total"] == 0 and members["张明"]["sector"] == "经济界"
     assert members["张明"]["by_evidence"] == {  # the typed check-ins are self-reported (自报)
-        "reading": 0, "self_report": 3, "event": 5, "proposal": 0, "adjustment": 0}
+        "reading": 0, "quiz": 0, "self_report": 3, "event": 5, "proposal": 0, "adjustment": 0}
 
     adjusted = cli(data_dir, "credits", "adjust", "王芳", "5", "--type", "meeting", "--reason", "补录全体会议")
     assert adjusted.returncode == 0, adjusted.stderr

@@ -96,3 +96,16 @@ async def test_next_weeks_plan_favours_the_topic_of_a_wrong_answer(
     first = {p.member_id: p for p in plan}
     assert first[zhang.id].reason == "wrong" and first[zhang.id].topic == "政协知识"
     assert first[wang.id].material_id == economy.id and first[wang.id].reason == "new"
+
+
+async def test_quiz_points_count_as_their_own_evidence_in_the_credit_report(
+    services: Services, members: list[Member], clock: TestClock
+) -> None:
+    from store.credits import reports
+
+    zhang, _ = members
+    [question] = await _questions(services, 1, source=CHARTER, topic="章程")
+    await _answer(services, zhang, question, right=True)
+    async with services.db.session() as session:
+        by_evidence = await reports.points_by_evidence(session, period=reports.year_period(clock().year))
+    assert "quiz" in reports.EVIDENCE_KINDS and by_evidence == {zhang.id: {"quiz": 1}}
