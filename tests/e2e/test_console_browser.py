@@ -158,7 +158,7 @@ async def test_staff_console_in_the_browser_and_the_bot_follows(
         await expect(page.get_by_role("img", name="邀请二维码")).to_be_visible()
 
         # ---- the uploaded document becomes a learning material; members read it with /learn ------------
-        await page.get_by_role("navigation", name="主导航").get_by_role("link", name="学习").click()
+        await page.get_by_role("navigation", name="主导航").get_by_role("link", name="学习", exact=True).click()
         await page.get_by_label("资料类型").select_option("kb")
         await page.get_by_label("知识库文档").select_option("委员履职手册.md")
         await page.get_by_role("button", name="添加", exact=True).click()
