@@ -10,11 +10,11 @@ NAV = (
     ("kb", "知识库"),
     ("qa", "问答"),
     ("proposals", "微建议"),
+    ("credits", "积分"),
+    ("broadcasts", "通知"),
     ("members", "委员"),
     ("learning", "学习"),
-    ("credits", "积分"),
     ("learning_push", "学习推送"),
-    ("broadcasts", "通知"),
     ("quiz", "题库"),
     ("audit", "操作记录"),
 )
