@@ -80,7 +80,9 @@ async def test_inputs_in_a_fixed_number_of_queries(services: Services,
             inputs = await pushes.load_inputs(session, week_from=week_start(MONDAY, SHANGHAI),
                                               defaults=services.prefs_defaults, tz=SHANGHAI)
     assert len(inputs.members) == 30 and len(inputs.materials) == 6
-    assert len([s for s in statements if s.lstrip().upper().startswith("SELECT")]) <= 7
+    # seven for members, materials, readings and pushes, and two for the wrong quiz answers' topics
+    # (store.learning.quiz_links), whatever the number of members
+    assert len([s for s in statements if s.lstrip().upper().startswith("SELECT")]) <= 9
     assert all(ids[0] in m.seen for m in inputs.members[:10])
 
 
