@@ -1,5 +1,6 @@
 """Sends the member notice outbox (``store.member_notices``): messages the console queued for members
-(a dispute decided, an adjustment), each once, drained every few seconds by whichever worker claims them."""
+(a dispute decided, an adjustment), each once, drained every few seconds by whichever worker claims them.
+A notice due in the member's quiet hours waits until they end, like every other non-urgent push."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from telegram.error import Forbidden, TelegramError
 
 from handlers.context import BotApplication, BotContext, Services
 from handlers.registry import Feature
-from store import member_notices
+from store import member_notices, preferences
 from store.models import Member
 
 log = logging.getLogger(__name__)
@@ -24,8 +25,15 @@ async def send_pending(bot: Bot, services: Services) -> int:
     now = services.clock()
     async with services.db.session() as session:
         claimed = await member_notices.claim(session, now=now)
+        held = await preferences.deferred_until(
+            session, member_ids={row.member_id for row in claimed}, defaults=services.prefs_defaults, now=now,
+            tz=services.tz,
+        )
         outgoing: list[tuple[int, int | None, str]] = []
         for row in claimed:
+            if row.member_id in held:  # quiet hours: goes out when they end
+                await member_notices.defer(session, notice_id=row.id, until=held[row.member_id])
+                continue
             member = await session.get(Member, row.member_id)
             chat_id = member.telegram_id if member is not None and member.active else None
             outgoing.append((row.id, chat_id, row.text))

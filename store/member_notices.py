@@ -52,6 +52,16 @@ async def claim(session: AsyncSession, *, now: datetime, limit: int = 20, lease:
     return claimed
 
 
+async def defer(session: AsyncSession, *, notice_id: int, until: datetime) -> None:
+    """Hold a claimed notice back until ``until`` (the member's quiet hours) without counting an attempt."""
+    row = await session.get(MemberNotice, notice_id)
+    if row is None:
+        return
+    row.claimed_until = until
+    row.attempts = max(0, row.attempts - 1)
+    await session.flush()
+
+
 async def mark(session: AsyncSession, *, notice_id: int, now: datetime, error: str | None = None,
                give_up: bool = False) -> None:
     """Sent (no error), or failed: retried later with a growing pause, given up after MAX_ATTEMPTS."""

@@ -10,7 +10,7 @@ import pytest
 
 from handlers import member_notices as job
 from handlers.context import BotApplication, Services
-from store import member_notices
+from store import member_notices, preferences
 from store.models import Member, MemberNotice
 from tests.fakes.botapi import FakeBotApi
 
@@ -84,3 +84,25 @@ async def test_a_claimed_notice_is_not_claimed_twice(people: list[Member], servi
     async with services.db.session() as session:
         second = await member_notices.claim(session, now=NOW)
     assert len(first) == 1 and second == []
+
+
+async def test_notices_wait_for_the_end_of_quiet_hours(people: list[Member], services: Services,
+                                                       bot_app: BotApplication, fake: FakeBotApi) -> None:
+    zhang, wang, _ = people
+    async with services.db.session() as session:  # 王芳 turned quiet hours off in /settings
+        await preferences.set_quiet_hours(session, member_id=wang.id, window=None, now=NOW)
+    night = datetime(2026, 11, 26, 15, 30, tzinfo=UTC)  # 23:30 in Beijing: inside the default 22:00-08:00
+    services.clock = lambda: night
+    held = await _queue(services, zhang, "您的积分已调整")
+    await _queue(services, wang, "无免打扰")
+    since = fake.mark()
+    assert await job.send_pending(bot_app.bot, services) == 1
+    assert [(c.chat_id, c.text) for c in fake.replies_since(since)] == [(1002, "无免打扰")]
+    row = await _row(services, held)
+    assert row.sent_at is None and row.attempts == 0 and not row.failed  # held back, not an attempt
+    services.clock = lambda: datetime(2026, 11, 26, 23, 59, tzinfo=UTC)  # 07:59: still quiet
+    assert await job.send_pending(bot_app.bot, services) == 0
+    services.clock = lambda: datetime(2026, 11, 27, 0, 0, tzinfo=UTC)  # 08:00: the window has ended
+    assert await job.send_pending(bot_app.bot, services) == 1
+    assert fake.bot_calls("sendMessage", chat_id=1001)[-1].text == "您的积分已调整"
+    assert (await _row(services, held)).attempts == 1
