@@ -28,6 +28,15 @@ from handlers.broadcast_sender import (
     recover_dead_senders,
     render_text,
 )
+from handlers.broadcast_status import (
+    ask_withdraw,
+    progress_text,
+    status_button,
+    status_markup,
+    status_view,
+    withdraw_button,
+    withdraw_markup,
+)
 from handlers.context import BotApplication, BotContext, Services, services_of
 from handlers.guards import parse_id, reply, require_member, require_staff
 from handlers.registry import CommandInfo, Feature
@@ -130,10 +139,14 @@ async def _count(context: BotContext, data: dict[str, Any]) -> int:
 
 @require_staff
 async def broadcast_command(update: Update, context: BotContext, member: Member) -> None:
-    """/broadcast: start a notice; ``/broadcast status [ID]`` shows delivery counts."""
+    """/broadcast: start a notice; ``/broadcast status [ID]`` shows delivery counts; ``/broadcast 撤回 ID``
+    withdraws one (after a confirmation)."""
     args = context.args or []
     if args and args[0] in ("status", "状态"):
-        await _status_view(update, context, parse_id(args[1]) if len(args) > 1 else None)
+        await status_view(update, context, parse_id(args[1]) if len(args) > 1 else None)
+        return
+    if args and args[0] in ("withdraw", "撤回"):
+        await ask_withdraw(update, context, member, parse_id(args[1]) if len(args) > 1 else None)
         return
     await drafts.save(context.session, member_id=member.id, step="text", data={}, now=context.now())
     await reply(update, texts.BROADCAST_ASK_TEXT)
@@ -365,7 +378,7 @@ async def _confirm(update: Update, context: BotContext, member: Member, draft: B
         count = await _count(context, data)
         await context.commit()
         await _show(update, texts.BROADCAST_SUBMITTED.format(id=broadcast.id, audience=broadcast.audience_label,
-                                                             count=count))
+                                                             count=count), withdraw_markup(broadcast.id))
         kick(context.application)  # the sender's pass tells the reviewers
         return
     status = await outbox.status(context.session, broadcast_id=broadcast.id)
@@ -379,7 +392,7 @@ async def _confirm(update: Update, context: BotContext, member: Member, draft: B
     chat = update.effective_chat
     if chat is not None:
         message = await context.bot.send_message(chat.id, progress_text(status),
-                                                 reply_markup=_refresh_markup(broadcast.id))
+                                                 reply_markup=status_markup(broadcast.id, status.state))
         await outbox.set_status_message(context.session, broadcast_id=broadcast.id, chat_id=chat.id,
                                         message_id=message.message_id)
         await context.commit()
@@ -393,58 +406,6 @@ async def cancel_draft(update: Update, context: BotContext, member: Member, wait
 
 
 # ---- status and receipts ----------------------------------------------------------------------------
-
-
-def progress_bar(done: int, total: int, width: int = 10) -> str:
-    filled = width if total == 0 else round(width * done / total)
-    return "▓" * filled + "░" * (width - filled)
-
-
-def progress_text(status: outbox.Status) -> str:
-    deferred = texts.BROADCAST_PROGRESS_DEFERRED.format(count=status.deferred) if status.deferred else ""
-    return texts.BROADCAST_PROGRESS.format(
-        id=status.id, state=texts.BROADCAST_STATES.get(status.state, status.state),
-        bar=progress_bar(status.done, status.total), done=status.done, total=status.total, sent=status.sent,
-        failed=status.failed, blocked=status.blocked, pending=status.pending, acknowledged=status.acknowledged,
-        deferred=deferred,
-    )
-
-
-def _refresh_markup(broadcast_id: int) -> InlineKeyboardMarkup:
-    return _markup([[_button(texts.BTN_BC_REFRESH, "st", broadcast_id)]])
-
-
-async def _status_view(update: Update, context: BotContext, broadcast_id: int | None) -> None:
-    if broadcast_id is None:
-        recent = await outbox.recent(context.session, limit=8)
-        if not recent:
-            await reply(update, texts.BROADCAST_LIST_EMPTY)
-            return
-        lines = [texts.BROADCAST_LIST_HEAD]
-        for b in recent:
-            st = await outbox.status(context.session, broadcast_id=b.id)
-            assert st is not None
-            lines.append(texts.BROADCAST_LIST_LINE.format(
-                id=b.id, state=texts.BROADCAST_STATES.get(b.state, b.state), audience=b.audience_label,
-                sent=st.sent, total=st.total, acknowledged=st.acknowledged))
-        await reply(update, "\n".join(lines))
-        return
-    status = await outbox.status(context.session, broadcast_id=broadcast_id)
-    if status is None:
-        await reply(update, texts.BROADCAST_NOT_FOUND.format(id=broadcast_id))
-        return
-    await _show(update, progress_text(status), _refresh_markup(broadcast_id))
-
-
-@require_staff
-async def status_button(update: Update, context: BotContext, member: Member) -> None:
-    """刷新 on a broadcast's progress message."""
-    arg = (update.callback_query.data or "").split(":")[-1] if update.callback_query else ""
-    broadcast_id = parse_id(arg)
-    if broadcast_id is None:
-        await reply(update, texts.STALE_BUTTON)
-        return
-    await _status_view(update, context, broadcast_id)
 
 
 @require_member
@@ -500,7 +461,7 @@ async def _edit_progress(app: BotApplication, services: Services, broadcast_id: 
     try:
         await app.bot.edit_message_text(progress_text(status), chat_id=broadcast.status_chat_id,
                                         message_id=broadcast.status_message_id,
-                                        reply_markup=_refresh_markup(broadcast_id))
+                                        reply_markup=status_markup(broadcast_id, status.state))
     except TelegramError as exc:  # "not modified", or the staff deleted the message
         log.debug("progress edit for broadcast %s skipped: %s", broadcast_id, exc)
 
@@ -594,6 +555,7 @@ def register(app: BotApplication) -> None:
     app.add_handler(CommandHandler("broadcast", broadcast_command, filters=private))
     app.add_handler(CallbackQueryHandler(ack_button, pattern=rf"^{re.escape(ACK_PREFIX)}\d+$"))
     app.add_handler(CallbackQueryHandler(status_button, pattern=rf"^{PREFIX}:st:"))
+    app.add_handler(CallbackQueryHandler(withdraw_button, pattern=rf"^{PREFIX}:wdy?:"))
     app.add_handler(CallbackQueryHandler(draft_button, pattern=rf"^{PREFIX}:"))
     if app.job_queue is not None:
         interval = services_of(app).config(BroadcastConfig).tick_seconds

@@ -494,10 +494,20 @@ BROADCAST_PROGRESS = (
 )
 BROADCAST_PROGRESS_DEFERRED = "　免打扰延后 {count}"
 BROADCAST_STATES = {
-    "scheduled": "定时待发", "queued": "排队中", "sending": "发送中", "done": "已完成", "cancelled": "已取消",
+    "scheduled": "定时待发", "queued": "排队中", "sending": "发送中", "done": "已完成", "cancelled": "已撤回",
     "awaiting": "待审核", "returned": "已退回",
 }
 BTN_BC_REFRESH = "刷新"
+BTN_BC_WITHDRAW = "撤回通知"
+BTN_BC_WITHDRAW_YES = "确认撤回"
+BTN_BC_WITHDRAW_NO = "不撤回"
+BROADCAST_WITHDRAW_ASK = "确定撤回通知 #{id}（{state}）吗？尚未发出的将不再发送；已经送达的消息无法收回。"
+BROADCAST_WITHDRAWN = "已撤回通知 #{id}：{detail}"
+BROADCAST_WITHDRAWN_NONE = "没有人收到。"
+BROADCAST_WITHDRAWN_PART = "已有 {sent} 人收到（无法收回），其余 {cancelled} 人不再发送。"
+BROADCAST_WITHDRAW_NOT_ALLOWED = "只有通知的起草人或管理员可以撤回。"
+BROADCAST_WITHDRAW_TOO_LATE = "通知 #{id} 已{state}，无法撤回。"
+BROADCAST_WITHDRAW_USAGE = "请写明编号，例如：/broadcast 撤回 12"
 BROADCAST_LIST_HEAD = "最近的通知："
 BROADCAST_LIST_LINE = "#{id} {state} {audience} 送达 {sent}/{total} 回执 {acknowledged}"
 BROADCAST_LIST_EMPTY = "还没有发过通知。发送 /broadcast 开始编写。"

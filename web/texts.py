@@ -115,6 +115,9 @@ FLASH: dict[str, str] = {
     "bc_not_reviewer": "只有把关人可以审核通知。",
     "bc_already": "这条通知已由其他把关人处理，或已不在待审核状态。",
     "bc_no_reason": "退回需要填写理由。",
+    "bc_withdrawn": "通知已撤回：尚未发出的不再发送，已经送达的无法收回。",
+    "bc_withdraw_not_allowed": "只有通知的起草人或管理员可以撤回。",
+    "bc_withdraw_too_late": "这条通知已发送完毕、已退回或已撤回，无法撤回。",
     "quiz_approved": "题目已通过，委员从现在起可以答到它。",
     "quiz_rejected": "题目已驳回。",
     "quiz_reviewed": "这道题已经审核过了，未作改动。",
@@ -123,7 +126,8 @@ FLASH: dict[str, str] = {
 }
 
 # Flash keys that report a refusal (shown as an error).
-FLASH_ERRORS = frozenset({"bc_own", "bc_not_reviewer", "bc_already", "bc_no_reason"})
+FLASH_ERRORS = frozenset({"bc_own", "bc_not_reviewer", "bc_already", "bc_no_reason", "bc_withdraw_not_allowed",
+                          "bc_withdraw_too_late"})
 
 # ---- overview ------------------------------------------------------------------------------------
 WEEK_RANGE = "本周（{start} 至 {end}）"
@@ -199,7 +203,7 @@ WHOLE_FILE = "文件"
 # ---- broadcasts ----------------------------------------------------------------------------------
 BC_STATES = {
     "awaiting": "待审核", "returned": "已退回", "scheduled": "定时待发", "queued": "排队中", "sending": "发送中",
-    "done": "已完成", "cancelled": "已取消",
+    "done": "已完成", "cancelled": "已撤回",
 }
 BC_KINDS = {"sector": "界别", "district": "地区", "group": "小组", "topic": "关注主题"}
 BC_MEDIA_KINDS = {"photo": "图片", "document": "文件"}

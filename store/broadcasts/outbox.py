@@ -361,23 +361,6 @@ async def next_due(session: AsyncSession, *, broadcast_id: int | None = None) ->
     return await session.scalar(stmt)
 
 
-async def cancel(session: AsyncSession, *, broadcast_id: int, now: datetime) -> int:
-    """Cancel a broadcast: its pending rows fail as cancelled (rows in flight finish normally)."""
-    result = await session.execute(
-        update(BroadcastDelivery)
-        .where(BroadcastDelivery.broadcast_id == broadcast_id,
-               BroadcastDelivery.state == DeliveryState.PENDING.value)
-        .values(state=DeliveryState.FAILED.value, last_error="cancelled")
-        .execution_options(synchronize_session=False)
-    )
-    await session.execute(
-        update(Broadcast).where(Broadcast.id == broadcast_id, Broadcast.state.in_(LIVE_STATES))
-        .values(state=BroadcastState.CANCELLED.value, finished_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    return affected_rows(result)
-
-
 # ---- status -------------------------------------------------------------------------------------
 
 

@@ -60,6 +60,7 @@ def staff_buttons(proposal_id: int) -> list[str]:
     """Valid-looking data for every button guarded by ``require_staff`` (see the handlers' patterns)."""
     return [
         "bc:skip", "bc:all", "bc:cancel", f"bc:st:{proposal_id}",  # handlers/broadcast.py draft_button, status_button
+        f"bc:wd:{proposal_id}", f"bc:wdy:{proposal_id}",  # handlers/broadcast_status.py withdraw_button
         "bcr:ok:1", "bcr:no:1",  # handlers/broadcast_review.py review_button (批准 / 退回)
         "crs:uphold:1", "crs:correct:1",  # handlers/credits_view.py dispute_button
         f"wjy:s:{proposal_id}", f"wjy:a:{proposal_id}:acc", f"wjy:a:{proposal_id}:rej",  # handlers/review.py

@@ -190,12 +190,3 @@ async def test_receipts_only_by_the_recipient_and_reminders_for_the_rest(db: Dat
                             now=NOON)
         await outbox.acknowledge(s, delivery_id=rclaimed[0].delivery_id, telegram_id=rclaimed[0].chat_id, now=NOON)
     assert (await _status(db, bid)).acknowledged == 2
-
-
-async def test_cancel_fails_pending_rows(db: Database) -> None:
-    await _members(db, 3)
-    bid = await _create(db, scheduled_at=NOON + timedelta(hours=1))
-    async with db.session() as s:
-        assert await outbox.cancel(s, broadcast_id=bid, now=NOON) == 3
-    st = await _status(db, bid)
-    assert (st.state, st.failed, st.pending) == ("cancelled", 3, 0)

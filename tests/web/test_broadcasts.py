@@ -142,3 +142,45 @@ async def test_signed_out_members_and_forged_posts_are_refused(
         cross = await client.post(path, data={"csrf": staff.csrf, "text": "x", "reason": "x"},
                                   headers={"Origin": "https://evil.example"})
         assert cross.status_code == 403, path
+
+
+async def test_the_author_or_an_admin_withdraws_a_notice_from_its_page(
+    make_client: Callable[..., httpx.AsyncClient], console: Console, sign_in: SignIn, people: dict[str, Member],
+) -> None:
+    async with make_client() as a, make_client() as b, make_client() as c:
+        author = await sign_in(a, people["staff"])
+        created = await _compose(author)
+        detail_url = created.headers["location"].split("?")[0]
+        bid = int(detail_url.rsplit("/", 1)[1])
+        page = await a.get(detail_url)
+        assert "撤回通知" in page.text and f'action="{detail_url}/withdraw"' in page.text
+        reviewer = await sign_in(b, people["reviewer"])  # a reviewer is neither its author nor an admin
+        assert "撤回通知" not in (await b.get(detail_url)).text
+        refused = await reviewer.post(f"{detail_url}/withdraw")
+        assert refused.status_code == 303 and refused.headers["location"].endswith("msg=bc_withdraw_not_allowed")
+        assert texts.FLASH["bc_withdraw_not_allowed"] in (await b.get(refused.headers["location"])).text
+        assert (await a.post(f"{detail_url}/withdraw")).status_code == 403  # no CSRF token: refused
+
+        done = await author.post(f"{detail_url}/withdraw")
+        assert done.headers["location"].endswith("msg=bc_withdrawn")
+        shown = await a.get(done.headers["location"])
+        assert texts.FLASH["bc_withdrawn"] in shown.text and "已撤回" in shown.text and "撤回通知" not in shown.text
+        late = await reviewer.post(f"{detail_url}/approve")  # the reviewer's approval comes too late
+        assert "msg=bc_already" in late.headers["location"]
+        async with console.db.session() as s:
+            status = await outbox.status(s, broadcast_id=bid)
+            entries = await audit.entries(s, action="broadcast.withdraw")
+        assert status is not None and (status.state, status.total) == ("cancelled", 0)
+        assert [e.actor for e in entries] == ["李干事"]
+
+        # an admin may withdraw a colleague's queued notice; once withdrawn it cannot be withdrawn again
+        second = await _compose(author)
+        url2 = second.headers["location"].split("?")[0]
+        approved = await reviewer.post(f"{url2}/approve")
+        assert "msg=bc_approved" in approved.headers["location"]
+        admin = await sign_in(c, people["admin"])
+        assert "撤回通知" in (await c.get(url2)).text
+        assert (await admin.post(f"{url2}/withdraw")).headers["location"].endswith("msg=bc_withdrawn")
+        assert (await admin.post(f"{url2}/withdraw")).headers["location"].endswith("msg=bc_withdraw_too_late")
+        counts = (await c.get(f"{url2}/status")).json()
+        assert (counts["state"], counts["pending"], counts["failed"]) == ("cancelled", 0, counts["total"])

@@ -45,7 +45,7 @@ async def test_pages_need_a_session(client: httpx.AsyncClient, people: dict[str,
     for path, form in PROPOSAL_POSTS:
         assert (await client.post(path, data=form)).status_code == 401, path
     for path in ("/console/qa/faq", "/console/broadcasts", "/console/broadcasts/1/approve",
-                 "/console/broadcasts/1/return"):
+                 "/console/broadcasts/1/return", "/console/broadcasts/1/withdraw"):
         response = await client.post(path, data={"question": "q", "answer": "a", "text": "t", "reason": "r"})
         assert response.status_code == 401, path
     for path in ("/console/learning/add", "/console/learning/1/retire"):

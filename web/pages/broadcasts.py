@@ -18,8 +18,9 @@ from fastapi import APIRouter, File, Form, HTTPException, Request, UploadFile
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from store import audit
-from store.broadcasts import approval, audience, outbox
+from store.broadcasts import approval, audience, outbox, withdrawal
 from store.broadcasts.approval import ReviewOutcome
+from store.broadcasts.withdrawal import WithdrawOutcome
 from store.models import Broadcast
 from store.timeparse import EXAMPLES, parse_future
 from web import texts
@@ -35,6 +36,10 @@ MEDIA_MAX = 20 * 1024 * 1024  # Telegram bots upload at most 50 MB; keep notices
 REVIEW_FLASH = {
     ReviewOutcome.OWN: "bc_own", ReviewOutcome.NOT_REVIEWER: "bc_not_reviewer", ReviewOutcome.ALREADY: "bc_already",
     ReviewOutcome.NO_REASON: "bc_no_reason", ReviewOutcome.UNKNOWN: "bc_already",
+}
+WITHDRAW_FLASH = {
+    WithdrawOutcome.WITHDRAWN: "bc_withdrawn", WithdrawOutcome.NOT_ALLOWED: "bc_withdraw_not_allowed",
+    WithdrawOutcome.ALREADY: "bc_withdraw_too_late", WithdrawOutcome.UNKNOWN: "bc_withdraw_too_late",
 }
 
 
@@ -211,7 +216,9 @@ async def broadcast_page(request: Request, console: ConsoleDep, staff: StaffDep,
     live = b.state in outbox.LIVE_STATES
     return page(
         request, "broadcast.html", title=texts.TITLE_BC_ONE.format(id=b.id), staff=staff, section="broadcasts",
-        b=b, counts=_counts(status), live=live, may_review=may is None, author=people.get(b.created_by or 0, ""),
+        b=b, counts=_counts(status), live=live, may_review=may is None,
+        may_withdraw=withdrawal.withdrawable(b) and withdrawal.may_withdraw(staff.member, b),
+        author=people.get(b.created_by or 0, ""),
         reviewer=people.get(b.reviewed_by or 0, ""), created=local_time(console, b.created_at),
         reviewed=local_time(console, b.reviewed_at) if b.reviewed_at else "",
         when=local_time(console, b.scheduled_at) if b.scheduled_at else texts.BC_NOW,
@@ -244,3 +251,11 @@ async def return_broadcast(console: ConsoleDep, staff: CheckedStaff, broadcast_i
                                                  reason=reason, now=console.clock())
     msg = "bc_returned" if review.outcome is ReviewOutcome.RETURNED else REVIEW_FLASH[review.outcome]
     return RedirectResponse(f"/console/broadcasts/{broadcast_id}?msg={msg}", status_code=303)
+
+
+@router.post("/broadcasts/{broadcast_id:int}/withdraw")
+async def withdraw_broadcast(console: ConsoleDep, staff: CheckedStaff, broadcast_id: int) -> Response:
+    """撤回: the author or an admin stops a notice that has not finished (pending deliveries are cancelled)."""
+    async with console.db.session() as session:
+        done = await withdrawal.withdraw(session, broadcast_id=broadcast_id, actor=staff.member, now=console.clock())
+    return RedirectResponse(f"/console/broadcasts/{broadcast_id}?msg={WITHDRAW_FLASH[done.outcome]}", status_code=303)
