@@ -550,6 +550,9 @@ SETTINGS_NO_TOPICS = "未选择"
 SETTINGS_QUIET_OFF = "已关闭"
 BTN_SETTINGS_QUIET_OFF = "关闭免打扰"
 SETTINGS_SAVED = "已保存。"
+SETTINGS_BLOCKED = "\n已停止推送的学习主题：{topics}（点按下方按钮可恢复）"
+BTN_SETTINGS_UNBLOCK = "恢复推送：{topic}"
+SETTINGS_UNBLOCKED = "已恢复推送“{topic}”主题的学习材料。"
 
 # --- staff console (/console) ----------------------------------------------------------------------
 CONSOLE_LINK = (

@@ -157,6 +157,20 @@ async def test_stop_this_topic_skips_planned_pushes_and_next_weeks_plan(
     assert mine and all(p.material_id not in (ids["livelihood"], more) for p in mine)
     assert all(p.material_id not in {r.material_id for r in rows} for p in mine)  # never the same twice
 
+    # /settings lists the stopped topic, and 恢复推送 lifts the stop (an old card's second press is harmless)
+    card = await chat.send(MEMBER, "/settings")
+    assert texts.SETTINGS_BLOCKED.format(topics="社会民生") in card.text
+    unblock = texts.BTN_SETTINGS_UNBLOCK.format(topic="社会民生")
+    assert unblock in card.buttons
+    lifted = await chat.tap(MEMBER, unblock)
+    assert texts.SETTINGS_UNBLOCKED.format(topic="社会民生") in [r.text for r in lifted]
+    assert unblock not in lifted.buttons and "已停止推送" not in lifted.text
+    stale = await chat.press(MEMBER, "pref:u:社会民生")  # on a card the bot can no longer edit: a fresh card
+    assert texts.SETTINGS_UNBLOCKED.format(topic="社会民生") in [r.text for r in stale]
+    assert any(r.text.startswith("⚙️ 通知设置") for r in stale if r.text)
+    async with services.db.session() as session:
+        assert await pushes.blocked_topics(session, member_id=member.id) == []
+
 
 async def test_forged_and_foreign_stop_buttons_change_nothing(
     chat: Dialogue, bot_app: BotApplication, services: Services,
