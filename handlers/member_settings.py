@@ -29,7 +29,7 @@ def _unblock_data(topic: str, index: int) -> str:
 
 def _card(prefs: preferences.Prefs, catalogue: tuple[str, ...], blocked: list[str]) -> tuple[str, InlineKeyboardMarkup]:
     topics = "、".join(prefs.topics) or texts.SETTINGS_NO_TOPICS
-    quiet = preferences.format_window(prefs.window) if prefs.quiet_enabled else texts.SETTINGS_QUIET_OFF
+    quiet = preferences.format_window(prefs.window) if prefs.quiet_active else texts.SETTINGS_QUIET_OFF
     rows: list[list[InlineKeyboardButton]] = []
     row: list[InlineKeyboardButton] = []
     for i, topic in enumerate(catalogue):
@@ -40,7 +40,7 @@ def _card(prefs: preferences.Prefs, catalogue: tuple[str, ...], blocked: list[st
             row = []
     if row:
         rows.append(row)
-    current = quiet if prefs.quiet_enabled else None
+    current = quiet if prefs.quiet_active else None
     rows.append([InlineKeyboardButton(("✓ " if w == current else "") + w, callback_data=f"{PREFIX}:q:{i}")
                  for i, w in enumerate(QUIET_OPTIONS[:2])])
     rows.append([InlineKeyboardButton(("✓ " if w == current else "") + w, callback_data=f"{PREFIX}:q:{i + 2}")

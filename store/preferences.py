@@ -55,6 +55,11 @@ class Prefs:
     def window(self) -> tuple[time, time]:
         return self.quiet_start, self.quiet_end
 
+    @property
+    def quiet_active(self) -> bool:
+        """Quiet hours on, over a non-empty window (``00:00-00:00``, a default with none, holds nothing back)."""
+        return self.quiet_enabled and self.quiet_start != self.quiet_end
+
 
 @dataclass(frozen=True)
 class PrefsDefaults:

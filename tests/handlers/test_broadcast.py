@@ -194,3 +194,18 @@ async def test_cancel_discards_the_draft(chat: Dialogue, roster) -> None:
     await chat.send(STAFF, "/broadcast")
     assert texts.BROADCAST_DRAFT_CANCELLED in (await chat.send(STAFF, "/cancel")).text
     assert texts.STALE_BUTTON in (await chat.press(STAFF, "bc:ok")).text
+
+
+def test_settings_card_shows_an_empty_default_window_as_off() -> None:
+    from datetime import time
+
+    from handlers.member_settings import _card
+
+    none_by_default = preferences.Prefs(quiet_start=time(0), quiet_end=time(0))  # QUIET_HOURS_DEFAULT=00:00-00:00
+    text, markup = _card(none_by_default, ("经济发展",), [])
+    labels = [b.text for row in markup.inline_keyboard for b in row]
+    assert f"免打扰：{texts.SETTINGS_QUIET_OFF}" in text and "00:00-00:00" not in text
+    assert f"✓ {texts.BTN_SETTINGS_QUIET_OFF}" in labels
+    text, markup = _card(preferences.Prefs(), ("经济发展",), [])
+    labels = [b.text for row in markup.inline_keyboard for b in row]
+    assert "免打扰：22:00-08:00" in text and "✓ 22:00-08:00" in labels and texts.BTN_SETTINGS_QUIET_OFF in labels
