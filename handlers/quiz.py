@@ -9,6 +9,8 @@ Reviewers (把关人) and admins approve drafts with 通过/驳回/下一题 (``
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
@@ -34,9 +36,51 @@ def _citation(question: QuizQuestion) -> str:
     return f"《{question.title}》{question.article}" if question.title else ""
 
 
+NUMERALS = frozenset("零〇一二两三四五六七八九十百千万0123456789")
+MIN_SHARED = 12  # characters all options share before they are worth writing once, on a phone
+
+
+def _common_prefix(texts: Sequence[str]) -> str:
+    first = min(texts, key=len)
+    for i, char in enumerate(first):
+        if any(t[i] != char for t in texts):
+            return first[:i]
+    return first
+
+
+def shared_frame(options: Sequence[str]) -> tuple[str, str] | None:
+    """The text all options share before and after the part that differs, when it is long: options that
+    are one clause with one term swapped read as the clause once, with the terms as the options. The
+    frame never cuts into a number (三十日 / 十五日 stay whole)."""
+    if len(options) < 2:
+        return None
+    prefix = _common_prefix(options)
+    suffix = _common_prefix([o[::-1] for o in options])[::-1]
+    overlap = len(prefix) + len(suffix) - min(len(o) for o in options)
+    if overlap > 0:
+        suffix = suffix[overlap:]
+    while prefix and prefix[-1] in NUMERALS:
+        prefix = prefix[:-1]
+    while suffix and suffix[0] in NUMERALS:
+        suffix = suffix[1:]
+    middles = [o[len(prefix):len(o) - len(suffix)] for o in options]
+    if len(prefix) + len(suffix) < MIN_SHARED or any(not m.strip() for m in middles):
+        return None
+    if len(set(middles)) < len(middles):
+        return None
+    return prefix, suffix
+
+
 def question_text(question: QuizQuestion, head: str) -> str:
-    lines = [head, "", question.stem, ""]
-    lines += [texts.QUIZ_OPTION_LINE.format(letter=_letter(i), option=o) for i, o in enumerate(question.options)]
+    lines = [head, "", question.stem]
+    options = list(question.options)
+    frame = shared_frame(options)
+    if frame is not None:
+        prefix, suffix = frame
+        lines.append(texts.QUIZ_FRAME.format(frame=f"{prefix}{texts.QUIZ_FRAME_BLANK}{suffix}"))
+        options = [o[len(prefix):len(o) - len(suffix)] for o in options]
+    lines.append("")
+    lines += [texts.QUIZ_OPTION_LINE.format(letter=_letter(i), option=o) for i, o in enumerate(options)]
     return "\n".join(lines)[:MAX_MESSAGE]
 
 

@@ -161,3 +161,38 @@ async def test_drafts_are_never_shown_until_a_reviewer_approves(chat: Dialogue, 
     assert texts.QUIZ_REVIEW_ALREADY.format(status="已通过") in twice.text
     await chat.send(MEMBER, "/daily")
     assert _qid("quiz:ans:", chat, MEMBER) == ids[0]  # only the approved one goes live
+
+
+def test_options_that_differ_in_one_term_are_written_once_with_the_terms_as_options() -> None:
+    from handlers.quiz import shared_frame
+
+    clause = "中国人民政治协商会议的地方委员会每届任期{}年。"
+    options = [clause.format(n) for n in ("三", "二", "五", "一")]
+    assert shared_frame(options) == ("中国人民政治协商会议的地方委员会每届任期", "年。")
+    organs = [f"由全国委员会{o}决定，并报告全体会议。" for o in ("常务委员会", "主席会议", "秘书长", "专门委员会")]
+    assert shared_frame(organs) == ("由全国委员会", "决定，并报告全体会议。")
+    # never cut into a number: 二十 / 三十 keep their 十 and 十五 / 五 their 五 (the shared 日 stays in the frame)
+    days = [f"承办单位应当在{d}日内答复。" for d in ("二十", "三十", "十五", "五")]
+    prefix, suffix = shared_frame(days) or ("", "")
+    assert (prefix, suffix) == ("承办单位应当在", "日内答复。")
+    assert [d[len(prefix):len(d) - len(suffix)] for d in days] == ["二十", "三十", "十五", "五"]
+    assert shared_frame(["五年", "三年", "两年", "一年"]) is None  # short options: nothing worth sharing
+    assert shared_frame(["委员应当遵守章程。", "委员应当遵守章程和决议。"]) is None  # one option would be empty
+    assert shared_frame(["甲乙丙丁戊己庚辛壬癸子丑A", "甲乙丙丁戊己庚辛壬癸子丑B"]) is not None
+
+
+async def test_a_choice_between_near_identical_clauses_reads_as_one_clause(chat: Dialogue, people: None,
+                                                                          services: Services) -> None:
+    clause = "中国人民政治协商会议的地方委员会每届任期{}年。"
+    spec = quiz.QuestionSpec(
+        kind="choice", stem="根据《中国人民政治协商会议章程》第五十二条，下列表述正确的是哪一项？",
+        options=[clause.format(n) for n in ("三", "五", "二", "一")], answer=1, source="章程.md",
+        title="中国人民政治协商会议章程", article="第五十二条", quote=QUOTE, explanation="", key="frame",
+    )
+    async with services.db.session() as session:
+        assert await quiz.seed_approved(session, specs=[spec], now=NOW) == 1
+    card = await chat.send(MEMBER, "/daily")
+    assert texts.QUIZ_FRAME.format(frame="中国人民政治协商会议的地方委员会每届任期（　）年。") in card.text
+    assert "A. 三\nB. 五\nC. 二\nD. 一" in card.text
+    done = await chat.tap(MEMBER, "B")
+    assert texts.QUIZ_RIGHT in done.text and clause.format("五") in done.text  # the answer is named in full
