@@ -300,9 +300,15 @@ def association_column(
     links = [associations[t] for t in dict.fromkeys(tokens) if t in associations]
     if not links:
         return np.zeros(len(terms))
-    raw = np.array([sum(max((w for a, w in link.items() if a in doc), default=0.0) for link in links) for doc in terms])
-    best = float(raw.max()) if len(raw) else 0.0
-    return raw / best if best > 0 else raw
+    raw = np.zeros(len(terms), dtype=np.float64)
+    for link in links:  # summed link by link, in the question's order (as a per-candidate sum would)
+        best = np.full(len(terms), -np.inf)
+        for associated, weight in link.items():
+            present = np.fromiter((associated in doc for doc in terms), dtype=bool, count=len(terms))
+            best[present] = np.maximum(best[present], weight)
+        raw += np.where(np.isneginf(best), 0.0, best)  # no associated term in the passage: 0
+    best_raw = float(raw.max()) if len(raw) else 0.0
+    return raw / best_raw if best_raw > 0 else raw
 
 
 def mine_associations(
