@@ -300,9 +300,25 @@ def association_column(
     links = [associations[t] for t in dict.fromkeys(tokens) if t in associations]
     if not links:
         return np.zeros(len(terms))
-    raw = np.array([sum(max((w for a, w in link.items() if a in doc), default=0.0) for link in links) for doc in terms])
-    best = float(raw.max()) if len(raw) else 0.0
-    return raw / best if best > 0 else raw
+    # One column per associated term; each link's weights on its own terms (-inf elsewhere).
+    column = {a: j for j, a in enumerate(dict.fromkeys(a for link in links for a in link))}
+    weights = np.full((len(links), len(column)), -np.inf)
+    for i, link in enumerate(links):
+        for associated, weight in link.items():
+            weights[i, column[associated]] = weight
+    present = np.zeros((len(terms), len(column)), dtype=bool)
+    wanted = frozenset(column)
+    for row, doc in enumerate(terms):
+        for associated in wanted.intersection(doc):
+            present[row, column[associated]] = True
+    # Per link and candidate, the best weight of the link's terms in the passage (none: 0) ...
+    best = np.where(present[None, :, :], weights[:, None, :], -np.inf).max(axis=2, initial=-np.inf)
+    best[np.isneginf(best)] = 0.0
+    raw = np.zeros(len(terms), dtype=np.float64)
+    for per_link in best:  # ... summed link by link, in the question's order (as a per-candidate sum would)
+        raw += per_link
+    best_raw = float(raw.max()) if len(raw) else 0.0
+    return raw / best_raw if best_raw > 0 else raw
 
 
 def mine_associations(

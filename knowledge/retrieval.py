@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Container, Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -90,6 +90,7 @@ class HybridRetriever:
         thresholds: Thresholds,
         chunks: list[StoredChunk] | None = None,
         model: DecisionModel | None = None,
+        vectors: np.ndarray | None = None,
     ) -> None:
         self.store = store
         self.model = model
@@ -97,23 +98,59 @@ class HybridRetriever:
         self.tokenizer = tokenizer
         self.aliases: AliasNormalizer = tokenizer.aliases
         self.thresholds = thresholds
+        self._last_tokens: tuple[str, list[str]] | None = None
         if chunks is None:
-            chunks = store.all_chunks() if store is not None and hasattr(store, "all_chunks") else []
-        self.reload(chunks)
+            if store is not None and hasattr(store, "mirror"):
+                chunks, vectors = store.mirror()
+            else:
+                chunks = store.all_chunks() if store is not None and hasattr(store, "all_chunks") else []
+        self.reload(chunks, vectors)
 
-    def reload(self, chunks: list[StoredChunk]) -> None:
-        """Rebuild the BM25 index from the given stored chunks (Chroma stays the source of truth)."""
+    def reload(self, chunks: list[StoredChunk], vectors: np.ndarray | None = None) -> None:
+        """Rebuild the BM25 index and the per-chunk data of the ranking features from the given stored chunks
+        (Chroma stays the source of truth). ``vectors``: their stored embeddings, one row per chunk (the store's
+        ``mirror``), so candidates outside the dense hits need no round trip; None: asked of the store."""
         self.chunks = chunks
         self.by_id = {sc.id: sc for sc in chunks}
         self.position = {sc.id: i for i, sc in enumerate(chunks)}
         self.title_keys = self._title_keys(chunks)
-        self.bm25 = BM25Index([sc.chunk.indexed_text() for sc in chunks], self.tokenizer)
-        self._match_text: dict[str, str] = {}  # chunk id -> alias-normalised header + text (lazy)
-        self._chapter_text: dict[str, str] = {}
+        # The alias-normalised "title | chapter | label" header plus body: what BM25 cuts, and what
+        # ``support`` matches substrings in (normalised once, here).
+        self._match_texts = [self.tokenizer.normalize(sc.chunk.indexed_text()) for sc in chunks]
+        self.bm25 = BM25Index(
+            self._match_texts, self.tokenizer, doc_tokens=[self.tokenizer.cut(text) for text in self._match_texts]
+        )
+        self.vectors = vectors if vectors is not None and len(vectors) == len(chunks) else None
         doc_len: dict[str, int] = {}
         for sc in chunks:
             doc_len[sc.chunk.source] = max(doc_len.get(sc.chunk.source, 0), sc.chunk.ordinal + 1)
         self.doc_len = doc_len
+        self._prepare_chunk_features(chunks)
+
+    def _prepare_chunk_features(self, chunks: list[StoredChunk]) -> None:
+        """Per chunk (by position), what the ranking features read of it alone: computed once per load."""
+        headings: dict[tuple[str | None, str | None], str] = {}
+        self._chapter_texts: list[str] = []
+        self._sources: list[str] = []
+        self._article_keys: list[tuple[str, str]] = []
+        log_len: list[float] = []
+        doc_position: list[float] = []
+        is_article: list[float] = []
+        for sc in chunks:
+            chunk = sc.chunk
+            heading = (chunk.chapter, chunk.section)
+            if heading not in headings:
+                headings[heading] = self.tokenizer.normalize(" ".join(x for x in heading if x))
+            self._chapter_texts.append(headings[heading])
+            self._sources.append(chunk.source)
+            self._article_keys.append((chunk.source, chunk.label if chunk.label else f"#{chunk.ordinal}"))
+            log_len.append(math.log(1 + len(chunk.text)))
+            doc_position.append(chunk.ordinal / max(self.doc_len.get(chunk.source, 1), 1))
+            is_article.append(float(bool(chunk.article and ARTICLE_RE.match(chunk.text))))
+        self._log_len = np.asarray(log_len, dtype=np.float64)
+        self._doc_position = np.asarray(doc_position, dtype=np.float64)
+        self._is_article = np.asarray(is_article, dtype=np.float64)
+        self._states_quantity: dict[int, bool] = {}  # position -> the body states a number (lazy)
 
     def _title_keys(self, chunks: list[StoredChunk]) -> dict[str, set[str]]:
         """Ways a question may name each document: full title, without the state prefix, aliased."""
@@ -161,24 +198,38 @@ class HybridRetriever:
 
     def cosine(self, cid: str, vector: np.ndarray) -> float:
         """Cosine of one stored chunk to the query (for a chunk outside the dense candidates)."""
-        assert self.store is not None
-        stored = self.store.embeddings_for([cid]).get(cid)
-        return float(np.dot(stored, vector)) if stored is not None else 0.0
+        return self.cosines([cid], vector).get(cid, 0.0)
+
+    def cosines(self, ids: Sequence[str], vector: np.ndarray) -> dict[str, float]:
+        """Cosines of stored chunks to the query (chunks outside the dense hits), by id; a chunk the store
+        has no vector for is left out. From the vectors loaded with the chunks, else one call to the store."""
+        if self.vectors is not None:
+            rows = self.vectors
+            return {cid: float(np.dot(rows[self.position[cid]], vector)) for cid in ids if cid in self.position}
+        if self.store is None or not ids:
+            return {}
+        return {cid: float(np.dot(stored, vector)) for cid, stored in self.store.embeddings_for(ids).items()}
+
+    def question_tokens(self, question: str) -> list[str]:
+        """The question's tokens (a copy); the last question's are kept, as BM25, the features and the
+        evidence all tokenise the question being answered."""
+        last = self._last_tokens
+        if last is None or last[0] != question:
+            last = (question, self.tokenizer(question))
+            self._last_tokens = last
+        return list(last[1])
 
     def lexical(self, question: str, n: int) -> list[tuple[str, float]]:
-        return [(self.chunks[pos].id, score) for pos, score in self.bm25.search(question, n)]
+        hits = self.bm25.search_tokens(self.question_tokens(question), n)
+        return [(self.chunks[pos].id, score) for pos, score in hits]
 
     def coverage(self, question: str, cid: str) -> float:
         """IDF-weighted share of the question's terms found in the chunk (alias-normalised)."""
-        return self.bm25.coverage(self.tokenizer(question), self.position[cid])
+        return self.bm25.coverage(self.question_tokens(question), self.position[cid])
 
     def match_text(self, cid: str) -> str:
         """Alias-normalised "title | chapter | label" header plus body, for substring matching."""
-        text = self._match_text.get(cid)
-        if text is None:
-            text = self.aliases.normalize(normalize_text(self.by_id[cid].chunk.indexed_text()))
-            self._match_text[cid] = text
-        return text
+        return self._match_texts[self.position[cid]]
 
     def support(self, terms: Sequence[str], cid: str) -> float:
         """IDF-weighted share of ``terms`` occurring in the chunk's header or text.
@@ -214,7 +265,7 @@ class HybridRetriever:
                 if self.by_id[cid].chunk.source in named:
                     fused[cid] += bonus
         order = sorted(fused, key=lambda cid: -fused[cid])[:k]
-        salient = salient_terms(self.tokenizer(question))
+        salient = salient_terms(self.question_tokens(question))
         dense_scores = dict(dense_hits)
         supports = [self.support(salient, cid) for cid in order]
         promoted = self._supported_alternative(order, supports, dense_scores, vector)
@@ -238,12 +289,18 @@ class HybridRetriever:
     # ------------------------------------------------------------------ learned ranking
 
     def chapter_text(self, cid: str) -> str:
-        text = self._chapter_text.get(cid)
-        if text is None:
-            chunk = self.by_id[cid].chunk
-            text = self.aliases.normalize(normalize_text(" ".join(x for x in (chunk.chapter, chunk.section) if x)))
-            self._chapter_text[cid] = text
-        return text
+        """Alias-normalised "chapter section" heading of the chunk ("" when it has none)."""
+        return self._chapter_texts[self.position[cid]]
+
+    def _body_states_quantity(self, position: int) -> bool:
+        """The chunk's text, without its leading article label, states a number (cached per chunk)."""
+        states = self._states_quantity.get(position)
+        if states is None:
+            text = self.chunks[position].chunk.text
+            body = ARTICLE_RE.sub("", text, count=1) if self._is_article[position] else text
+            states = states_quantity(body)
+            self._states_quantity[position] = states
+        return states
 
     def _weights(self, terms: Iterable[str]) -> tuple[list[tuple[str, float]], float]:
         weighted = [(term, self.bm25.idf(term)) for term in terms]
@@ -272,69 +329,63 @@ class HybridRetriever:
         union = dict.fromkeys([c for c, _ in dense_hits] + [c for c, _ in lexical_hits])
         ids = [cid for cid in union if cid in self.by_id]
         missing = [cid for cid in ids if cid not in dense_scores]
-        if missing and self.store is not None:
-            for cid, stored in self.store.embeddings_for(missing).items():
-                dense_scores[cid] = float(np.dot(stored, vector))
+        if missing:
+            dense_scores.update(self.cosines(missing, vector))
         top_cos = max(dense_scores.values(), default=0.0)
         top_bm25 = max(lexical_scores.values(), default=0.0) or 1.0
-        tokens = self.tokenizer(question)
+        tokens = self.question_tokens(question)
         salient = salient_terms(tokens)
         named = self.named_sources(question)
         quantity = asks_quantity(question)
+        positions = [self.position[cid] for cid in ids]
+        sources = [self._sources[p] for p in positions]
+        doc_terms = [self.bm25.doc_terms(p) for p in positions]
         associations = self.model.associations if self.model is not None else {}
-        assoc = association_column(tokens, [self.bm25.doc_terms(self.position[c]) for c in ids], associations)
-        rrf = {cid: 1 / (60 + dense_rank.get(cid, 2 * n)) + 1 / (60 + lexical_rank.get(cid, 2 * n)) for cid in ids}
+        rrf = [1 / (60 + dense_rank.get(cid, 2 * n)) + 1 / (60 + lexical_rank.get(cid, 2 * n)) for cid in ids]
         by_doc: dict[str, float] = {}
-        for cid, mass in rrf.items():
-            source = self.by_id[cid].chunk.source
+        for source, mass in zip(sources, rrf, strict=True):
             by_doc[source] = by_doc.get(source, 0.0) + mass
-        total_rrf = sum(rrf.values()) or 1.0
+        total_rrf = sum(rrf) or 1.0
         # IDF weights once per question, not once per candidate (the same sums as support/share/coverage).
         salient_w = self._weights(salient)
         token_w = self._weights(set(tokens))
-        rows = []
-        for cid, assoc_score in zip(ids, assoc, strict=True):
-            chunk = self.by_id[cid].chunk
-            cos = dense_scores.get(cid, 0.0)
-            is_article = bool(chunk.article and ARTICLE_RE.match(chunk.text))
-            body = ARTICLE_RE.sub("", chunk.text, count=1) if is_article else chunk.text
-            rows.append(
-                [
-                    cos,
-                    top_cos - cos,
-                    -math.log(dense_rank[cid]) if cid in dense_rank else absent,
-                    lexical_scores.get(cid, 0.0) / top_bm25,
-                    -math.log(lexical_rank[cid]) if cid in lexical_rank else absent,
-                    float(cid in dense_rank and cid in lexical_rank),
-                    float(chunk.source in named),
-                    _weighted_share(salient_w, self.chapter_text(cid)),
-                    _weighted_share(salient_w, self.match_text(cid)),
-                    _weighted_share(token_w, self.bm25.doc_terms(self.position[cid])),
-                    float(assoc_score),
-                    math.log(1 + len(chunk.text)),
-                    chunk.ordinal / max(self.doc_len.get(chunk.source, 1), 1),
-                    float(is_article),
-                    float(quantity and not states_quantity(body)),
-                    by_doc[chunk.source] / total_rrf,
-                ]
-            )
-        features = np.asarray(rows, dtype=np.float64).reshape(len(ids), len(RANK_FEATURES))
+        features = np.zeros((len(ids), len(RANK_FEATURES)), dtype=np.float64)
+        if not ids:
+            return CandidateSet(ids, features, salient, dense_scores, lexical_scores)
+        cos = np.array([dense_scores.get(cid, 0.0) for cid in ids], dtype=np.float64)
+        features[:, 0] = cos
+        features[:, 1] = top_cos - cos
+        features[:, 2] = [-math.log(dense_rank[cid]) if cid in dense_rank else absent for cid in ids]
+        features[:, 3] = np.array([lexical_scores.get(cid, 0.0) for cid in ids], dtype=np.float64) / top_bm25
+        features[:, 4] = [-math.log(lexical_rank[cid]) if cid in lexical_rank else absent for cid in ids]
+        features[:, 5] = [float(cid in dense_rank and cid in lexical_rank) for cid in ids]
+        features[:, 6] = [float(source in named) for source in sources]
+        features[:, 7] = _weighted_shares(salient_w, [self._chapter_texts[p] for p in positions])
+        features[:, 8] = _weighted_shares(salient_w, [self._match_texts[p] for p in positions])
+        features[:, 9] = _weighted_shares(token_w, doc_terms)
+        features[:, 10] = association_column(tokens, doc_terms, associations)
+        features[:, 11] = self._log_len[positions]
+        features[:, 12] = self._doc_position[positions]
+        features[:, 13] = self._is_article[positions]
+        if quantity:
+            features[:, 14] = [float(not self._body_states_quantity(p)) for p in positions]
+        features[:, 15] = [by_doc[source] / total_rrf for source in sources]
         return CandidateSet(ids, features, salient, dense_scores, lexical_scores)
 
     def rank(self, cands: CandidateSet) -> tuple[list[int], np.ndarray, float]:
         """Candidate indices best first (one per article), the ranker scores, and the probability."""
         assert self.model is not None
         scores = self.model.ranker.score(cands.features)
+        positions = [self.position[cid] for cid in cands.ids]
         order: list[int] = []
-        seen: set[tuple[str, str | None]] = set()
-        for i in np.argsort(-scores, kind="stable"):
-            chunk = self.by_id[cands.ids[int(i)]].chunk
-            key = (chunk.source, chunk.label if chunk.label else f"#{chunk.ordinal}")
+        seen: set[tuple[str, str]] = set()
+        for i in np.argsort(-scores, kind="stable").tolist():
+            key = self._article_keys[positions[i]]
             if key in seen:
                 continue
             seen.add(key)
-            order.append(int(i))
-        sources = [self.by_id[cid].chunk.source for cid in cands.ids]
+            order.append(i)
+        sources = [self._sources[p] for p in positions]
         calib = calibration_features(cands.features, scores, order, sources, len(self.chunks))
         return order, scores, self.model.probability(calib)
 
@@ -424,9 +475,14 @@ class HybridRetriever:
         )
 
 
-def _weighted_share(weights: tuple[list[tuple[str, float]], float], within: Container[str]) -> float:
-    """IDF-weighted share of the terms found in ``within`` (a text: substrings; a term set: members)."""
+def _weighted_shares(weights: tuple[list[tuple[str, float]], float], within: Sequence[Collection[str]]) -> np.ndarray:
+    """Per candidate, the IDF-weighted share of the terms found in its ``within`` (a text: substrings; a term
+    set: members); 0 for an empty one. Summed term by term in the terms' order, as a per-candidate sum would."""
     weighted, total = weights
+    shares = np.zeros(len(within), dtype=np.float64)
     if total <= 0 or not within:
-        return 0.0
-    return sum(w for term, w in weighted if term in within) / total
+        return shares
+    for term, weight in weighted:
+        shares += weight * np.fromiter((term in x for x in within), dtype=bool, count=len(within))
+    filled = np.fromiter((bool(x) for x in within), dtype=bool, count=len(within))
+    return np.where(filled, shares / total, 0.0)

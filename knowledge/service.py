@@ -91,9 +91,15 @@ class KnowledgeBase:
             embedder_id = self.embedder.id if self.embedder is not None else expected_embedder_id(self.config)
             self.store = ChromaStore(client, self.store.collection.name, self.embedder, embedder_id)
             self.live.collection = self.store.collection
+        chunks, vectors = self.store.mirror()
         self.retriever = HybridRetriever(
-            self.store, self.embedder, self.tokenizer, self.config.resolved_thresholds, self.store.all_chunks(),
+            self.store,
+            self.embedder,
+            self.tokenizer,
+            self.config.resolved_thresholds,
+            chunks,
             model=self.model,
+            vectors=vectors,
         )
 
     def refresh(self) -> bool:

@@ -113,7 +113,14 @@ class Tokenizer:
 
     def __call__(self, text: str) -> list[str]:
         """Precise-mode words; long words also yield the domain terms inside them (全国政协 → 政协)."""
-        normalised = self.aliases.normalize(normalize_text(text))
+        return self.cut(self.normalize(text))
+
+    def normalize(self, text: str) -> str:
+        """The text as it is cut: ``normalize_text``, then every alias rewritten to its canonical form."""
+        return self.aliases.normalize(normalize_text(text))
+
+    def cut(self, normalised: str) -> list[str]:
+        """The tokens of a text already passed through ``normalize`` (``tokenizer(t) == cut(normalize(t))``)."""
         out: list[str] = []
         for raw in rjieba.cut(normalised):
             tok = raw.strip()

@@ -16,7 +16,15 @@ logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs every index buil
 class BM25Index:
     """Immutable lexical index over ``texts``; ``search`` returns (position, score) best first."""
 
-    def __init__(self, texts: Sequence[str], tokenize: Callable[[str], list[str]]) -> None:
+    def __init__(
+        self,
+        texts: Sequence[str],
+        tokenize: Callable[[str], list[str]],
+        *,
+        doc_tokens: Sequence[list[str]] | None = None,
+    ) -> None:
+        """``doc_tokens``: the texts already cut by ``tokenize`` (a caller that needs their normalised form
+        too tokenises once); ``tokenize`` is then used for queries only."""
         self._tokenize = tokenize
         self.size = len(texts)
         self._vocab: dict[str, int] = {}
@@ -26,8 +34,7 @@ class BM25Index:
         if not texts:
             return
         corpus_ids: list[list[int]] = []
-        for text in texts:
-            tokens = tokenize(text)
+        for tokens in doc_tokens if doc_tokens is not None else map(tokenize, texts):
             corpus_ids.append([self._vocab.setdefault(tok, len(self._vocab)) for tok in tokens])
             self._doc_terms.append(frozenset(tokens))
         for terms in self._doc_terms:
@@ -60,9 +67,13 @@ class BM25Index:
         return [tok for tok in self._tokenize(question) if tok in self._vocab]
 
     def search(self, question: str, k: int) -> list[tuple[int, float]]:
+        return self.search_tokens(self._tokenize(question), k)
+
+    def search_tokens(self, question_tokens: Sequence[str], k: int) -> list[tuple[int, float]]:
+        """``search`` for a question already tokenised (by the index's ``tokenize``)."""
         if self._model is None:
             return []
-        tokens = self.query_tokens(question)
+        tokens = [tok for tok in question_tokens if tok in self._vocab]
         if not tokens:
             return []
         scores = self._model.get_scores([self._vocab[t] for t in tokens])

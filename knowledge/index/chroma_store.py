@@ -64,17 +64,29 @@ class ChromaStore:
         return int(self.collection.count())
 
     def all_chunks(self, page: int = 5000) -> list[StoredChunk]:
+        return self.mirror(page, vectors=False)[0]
+
+    def mirror(self, page: int = 5000, *, vectors: bool = True) -> tuple[list[StoredChunk], np.ndarray | None]:
+        """Every stored chunk and (``vectors``) their stored embeddings, one float32 row per chunk in the same
+        order, read in the same pages (the retriever's cosines for candidates outside the dense hits)."""
         out: list[StoredChunk] = []
+        rows: list[np.ndarray] = []
+        include = ["documents", "metadatas", "embeddings"] if vectors else ["documents", "metadatas"]
         offset = 0
         while True:
-            got = self.collection.get(include=["documents", "metadatas"], limit=page, offset=offset)
+            got = self.collection.get(include=include, limit=page, offset=offset)
             ids = got["ids"]
             for cid, doc, meta in zip(ids, got["documents"] or [], got["metadatas"] or [], strict=False):
                 out.append(StoredChunk(cid, Chunk.from_stored(doc or "", dict(meta or {}))))
+            if vectors and ids:
+                rows.append(np.asarray(got["embeddings"], dtype=np.float32).reshape(len(ids), -1))
             if len(ids) < page:
                 break
             offset += page
-        return out
+        if not vectors or not rows:
+            return out, None
+        matrix = np.vstack(rows)
+        return out, matrix if len(matrix) == len(out) else None
 
     def source_ids(self, source: str) -> list[str]:
         return list(self.collection.get(where={"source": source}, include=[])["ids"])

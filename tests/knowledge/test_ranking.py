@@ -92,3 +92,19 @@ def test_hits_count_any_gold_article_by_label() -> None:
     summary = summarise_answers([item, item], answers)
     assert summary.answer_precision == 1.0 and summary.shown == 1.0
     assert summary.modes == {"answer": 1, "candidates": 1}
+
+
+def test_association_column_is_the_per_candidate_sum_of_best_links() -> None:
+    """Per candidate: for each question term with associations, its best associated term present (none: 0),
+    summed over the question's terms, then divided by the best candidate's sum."""
+    assoc = {"老板": {"用人单位": 2.0, "雇主": 1.0}, "欠薪": {"工资": 1.5, "报酬": 0.5}, "负": {"罚款": -1.0}}
+    terms = [
+        frozenset({"用人单位", "雇主", "工资"}),
+        frozenset({"雇主", "报酬"}),
+        frozenset({"罚款"}),
+        frozenset({"其他"}),
+    ]
+    column = association_column(["老板", "欠薪", "老板", "负", "无关"], terms, assoc)
+    assert np.allclose(column, np.array([3.5, 1.5, -1.0, 0.0]) / 3.5, rtol=0, atol=1e-15)
+    assert association_column(["无关"], terms, assoc).tolist() == [0.0] * 4
+    assert association_column(["老板"], [], assoc).shape == (0,)

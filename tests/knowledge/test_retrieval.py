@@ -1,6 +1,9 @@
 from __future__ import annotations
 
-from knowledge.retrieval import weighted_rrf
+import numpy as np
+
+from knowledge.ranking import DecisionModel
+from knowledge.retrieval import HybridRetriever, weighted_rrf
 from knowledge.service import KnowledgeBase
 
 
@@ -41,3 +44,24 @@ def test_lexical_fallback_without_embedder(config, embedder, sample_docs, caplog
     assert any(p.article == "第二十八条" for p in passages)
     answer = lexical.answer("委员可以声明退出政协吗")
     assert answer.text
+
+
+def test_loaded_vectors_give_the_features_the_store_gives(kb: KnowledgeBase, sample_docs) -> None:
+    """Cosines of BM25-only candidates from the vectors read at load equal those asked of Chroma."""
+    kb.ingest(sample_docs)
+    model = DecisionModel.load()
+    chunks, vectors = kb.store.mirror()
+    assert vectors is not None and vectors.shape[0] == len(chunks)
+    mirrored = HybridRetriever(kb.store, kb.embedder, kb.tokenizer, kb.retriever.thresholds, chunks, model, vectors)
+    asking = HybridRetriever(kb.store, kb.embedder, kb.tokenizer, kb.retriever.thresholds, chunks, model)
+    assert asking.vectors is None
+    for question in ("委员可以声明退出政协吗", "宪法里有没有写到政协", "一年要交几件提案"):
+        vector = mirrored.query_vector(question)
+        assert vector is not None
+        dense = mirrored.dense(question, 5, vector)  # few dense hits: most BM25 candidates need a cosine
+        lexical = mirrored.lexical(question, 40)
+        got = mirrored.candidate_features(question, vector, dense, lexical)
+        want = asking.candidate_features(question, vector, dense, lexical)
+        assert got.ids == want.ids and len(got.ids) > len(dense)
+        assert got.dense_scores == want.dense_scores
+        assert np.array_equal(got.features, want.features)
