@@ -190,11 +190,27 @@ class HybridRetriever:
             return None
 
     def dense(self, question: str, n: int, vector: np.ndarray | None = None) -> list[tuple[str, float]]:
+        """The ``n`` nearest chunks as (id, cosine), best first. With the stored vectors loaded (the store's
+        ``mirror``) this is an exact search over them: about a millisecond at 10,000 chunks, the same result
+        on every run (the store's HNSW index is approximate and not reproducible), and the search the ranker
+        was fitted on (``bench.kb_data.MatrixStore``). Otherwise the store is asked."""
         vector = vector if vector is not None else self.query_vector(question)
         if vector is None:
             return []
+        if self.vectors is not None:
+            return self._exact(np.asarray(vector, dtype=np.float32), n)
         assert self.store is not None
         return [(cid, score) for cid, score in self.store.query(vector, n, len(self.chunks)) if cid in self.by_id]
+
+    def _exact(self, vector: np.ndarray, n: int) -> list[tuple[str, float]]:
+        assert self.vectors is not None
+        scores = self.vectors @ vector
+        n = min(n, len(scores))
+        if n <= 0:
+            return []
+        top = np.argpartition(-scores, n - 1)[:n] if n < len(scores) else np.arange(len(scores))
+        top = top[np.argsort(-scores[top], kind="stable")]
+        return [(self.chunks[i].id, float(scores[i])) for i in top]
 
     def cosine(self, cid: str, vector: np.ndarray) -> float:
         """Cosine of one stored chunk to the query (for a chunk outside the dense candidates)."""
