@@ -43,9 +43,10 @@ class Filters:
 
 
 async def search(
-    session: AsyncSession, *, filters: Filters, now: datetime, tz: tzinfo, config: ProposalsConfig, limit: int = 500
+    session: AsyncSession, *, filters: Filters, now: datetime, tz: tzinfo, config: ProposalsConfig,
+    limit: int | None = None,
 ) -> list[tuple[Proposal, Warning | None]]:
-    """Items matching ``filters``, red first within each status, then by deadline and age."""
+    """Items matching ``filters`` (all of them unless ``limit``), red first, then by deadline and age."""
     stmt = select(Proposal)
     if filters.category:
         stmt = stmt.where(Proposal.category == filters.category)
@@ -66,7 +67,7 @@ async def search(
         wanted = None if filters.warning == "none" else filters.warning
         rated = [(p, w) for p, w in rated if (w.value if w else None) == wanted]
     rated.sort(key=lambda pw: (SEVERITY[pw[1]], pw[0].deadline or date.max, pw[0].created_at, pw[0].id))
-    return rated[:limit]
+    return rated if limit is None else rated[:limit]
 
 
 async def units(session: AsyncSession) -> list[str]:

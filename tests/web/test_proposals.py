@@ -235,3 +235,33 @@ async def test_export_of_the_filtered_list(client: httpx.AsyncClient, console: C
     assert rows[0][0] == "编号" and [r[0] for r in rows[1:]] == [kept.number]
     assert rows[1][1] == "已提交" and rows[1][4] == TITLE
     assert [r[0] for r in book["办理记录"].iter_rows(values_only=True)][1:] == [kept.number]
+
+
+async def test_a_long_column_pages_and_the_counts_cover_every_item(
+    client: httpx.AsyncClient, console: Console, sign_in: SignIn, people: dict[str, Member], monkeypatch,
+) -> None:
+    from web.pages import proposals as page_module
+
+    monkeypatch.setattr(page_module, "PER_COLUMN", 2)
+    await sign_in(client, people["staff"])
+    authors = [people["member"], people["reviewer"], people["staff"], people["admin"], people["member"]]
+    titles = ["老城区夜间公交线路不足", "社区养老服务站人手紧张", "黄河沿岸步道照明不够", "学校门口缺少减速带",
+              "农贸市场排水不畅"]
+    filed = [await _file(console, who, title) for who, title in zip(authors, titles, strict=True)]
+    board = (await client.get("/console/proposals")).text
+    assert 'data-n="total">5<' in board  # counted over all five, not over the page
+    shown = [p for p in filed if card(p) in board]
+    assert len(shown) == 2 and "共 5 件" in board
+    assert "/console/proposals?status=submitted&amp;page=2" in board and "上一页" not in board
+    second = (await client.get("/console/proposals?status=submitted&page=2")).text
+    third = (await client.get("/console/proposals?status=submitted&page=3")).text
+    pages = [[p for p in filed if card(p) in text] for text in (board, second, third)]
+    assert [len(p) for p in pages] == [2, 2, 1]
+    assert {p.id for page in pages for p in page} == {p.id for p in filed}  # every item on exactly one page
+    assert "status=submitted&amp;page=1" in second and "status=submitted&amp;page=3" in second
+    assert "下一页" not in third and "status=submitted&amp;page=2" in third
+    everywhere = (await client.get("/console/proposals", params={"q": "解放路"})).text  # every item's place
+    assert f"q={quote('解放路')}&amp;status=submitted&amp;page=2" in everywhere  # the filter goes along
+    one = (await client.get("/console/proposals", params={"q": "照明"})).text
+    assert [p.title for p in filed if card(p) in one] == ["黄河沿岸步道照明不够"] and "下一页" not in one
+    assert (await client.get("/console/proposals?page=0")).status_code == 400

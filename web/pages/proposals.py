@@ -10,9 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from typing import Annotated
-from urllib.parse import quote, urlencode
+from urllib.parse import parse_qsl, quote, urlencode
 
-from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi import APIRouter, Form, HTTPException, Query, Request
 from starlette.responses import FileResponse, RedirectResponse, Response
 
 from store.models import Proposal
@@ -28,6 +28,7 @@ from web.state import Console
 
 router = APIRouter()
 DETAIL_MAX = 2000
+PER_COLUMN = 100  # cards per status column on one page (a phone scrolls, a browser must not choke)
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 ACTIONS = {a.value: a for a in (Action.ACCEPT, Action.REJECT, Action.ASSIGN, Action.ANSWER, Action.MERGE,
                                 Action.CONVERT, Action.ADOPT)}
@@ -71,22 +72,55 @@ def _card(console: Console, p: Proposal, w: Warning | None) -> Card:
                 texts.PROPOSAL_WARNING_LABELS[colour] if w else "", p.status, local_time(console, p.created_at))
 
 
+@dataclass
+class Column:
+    status: str
+    label: str
+    cards: list[Card]  # the page shown
+    total: int  # every matching item of this status
+    more: str  # link to the next cards of this column ("" when all are shown)
+    back: str = ""  # link to the previous page of this column ("" on the first)
+
+
+def _columns(console: Console, rated: list[tuple[Proposal, Warning | None]], f: board.Filters,
+             page_no: int) -> list[Column]:
+    """One column per status, at most PER_COLUMN cards each (most urgent first). With a status chosen there is
+    one column and ``page_no`` pages through it; otherwise a long column links to its own filtered view."""
+    out = []
+    for s in board.BOARD_COLUMNS:
+        items = [(p, w) for p, w in rated if p.status == s.value]
+        if not items and s not in lifecycle.OPEN_STATUSES:
+            continue
+        start = (page_no - 1) * PER_COLUMN if f.status == s.value else 0
+        shown = items[start:start + PER_COLUMN]
+        def link(to_page: int, status: str = s.value) -> str:
+            params = dict(parse_qsl(_query(f)))
+            params.update({"status": status, "page": str(to_page)})
+            return "/console/proposals?" + urlencode(params)
+
+        here = page_no if f.status == s.value else 1
+        more = link(here + 1) if start + PER_COLUMN < len(items) else ""
+        back = link(here - 1) if here > 1 else ""
+        out.append(Column(s.value, texts.PROPOSAL_STATUS_LABELS[s.value], [_card(console, p, w) for p, w in shown],
+                          len(items), more, back))
+    return out
+
+
 @router.get("/proposals")
 async def board_page(request: Request, console: ConsoleDep, staff: StaffDep, category: str = "", unit: str = "",
-                     member: str = "", warning: str = "", status: str = "", q: str = "") -> Response:
+                     member: str = "", warning: str = "", status: str = "", q: str = "",
+                     page_no: Annotated[int, Query(alias="page", ge=1, le=100_000)] = 1) -> Response:
     f = _filters(category, unit, member, warning, status, q)
     cfg = console.config
     async with console.db.session() as session:
         rated = await board.search(session, filters=f, now=console.clock(), tz=cfg.tz, config=cfg.proposals)
-        cards = [_card(console, p, w) for p, w in rated]
+        columns = _columns(console, rated, f, page_no)
         known_units = await board.units(session)
         known_authors = await board.authors(session)
-    columns = [(s.value, texts.PROPOSAL_STATUS_LABELS[s.value], [c for c in cards if c.status == s.value])
-               for s in board.BOARD_COLUMNS]
-    columns = [col for col in columns if col[2] or Status(col[0]) in lifecycle.OPEN_STATUSES]
-    counts = {key: sum(1 for c in cards if c.warning == key) for key in board.WARNINGS}
+    counts = {key: sum(1 for _, w in rated if (w.value if w else "none") == key) for key in board.WARNINGS}
     return page(request, "proposals.html", title=texts.TITLE_PROPOSAL_BOARD, staff=staff, section="proposals",
-                columns=columns, total=len(cards), counts=counts, f=f, query=_query(f),
+                columns=columns, total=len(rated), counts=counts, f=f, query=_query(f), page_no=page_no,
+                per_column=PER_COLUMN,
                 categories=cfg.proposals.categories, units=known_units, authors=known_authors,
                 statuses=list(texts.PROPOSAL_STATUS_LABELS.items()),
                 warnings=list(texts.PROPOSAL_WARNING_LABELS.items()),
