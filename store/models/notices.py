@@ -4,25 +4,20 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String, Text
+from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from store.models.base import Base
+from store.models.outbox import OutboxColumns
 from store.types import UTCDateTime, utcnow
 
 
-class MemberNotice(Base):
+class MemberNotice(OutboxColumns, Base):
     """One finished message to one member, queued in the transaction of what it reports, sent once by the bot."""
 
     __tablename__ = "member_notices"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), index=True)
     kind: Mapped[str] = mapped_column(String(32))  # what queued it (credits.dispute, credits.adjust), for logs
     text: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    failed: Mapped[bool] = mapped_column(Boolean, default=False)
-    last_error: Mapped[str | None] = mapped_column(String(200))

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from store.models.base import Base
 from store.models.core import Member
+from store.models.outbox import OutboxColumns
 from store.types import UTCDateTime, utcnow
 
 
@@ -124,22 +125,16 @@ class ProposalDraft(Base):
     reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
-class ProposalNotification(Base):
+class ProposalNotification(OutboxColumns, Base):
     """Durable outbox: one message to one member about one event, sent once by the running bot."""
 
     __tablename__ = "proposal_notifications"
     __table_args__ = (UniqueConstraint("event_id", "member_id"),)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
     event_id: Mapped[int] = mapped_column(ForeignKey("proposal_events.id", ondelete="CASCADE"), index=True)
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
     role: Mapped[str] = mapped_column(String(16), default="author")  # author | supporter | merged
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    failed: Mapped[bool] = mapped_column(default=False)
-    last_error: Mapped[str | None] = mapped_column(String(200))
 
     event: Mapped[ProposalEvent] = relationship(lazy="joined")
 

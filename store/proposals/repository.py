@@ -12,7 +12,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from store import audit
+from store import audit, outbox
 from store.db import delete_as_read
 from store.models import (
     Member,
@@ -474,71 +474,25 @@ async def _queue_notifications(
 
 
 async def claim_notifications(
-    session: AsyncSession, *, now: datetime, lease: timedelta = timedelta(minutes=5), limit: int = 20
+    session: AsyncSession, *, now: datetime, lease: timedelta = outbox.LEASE, limit: int = 20
 ) -> list[ProposalNotification]:
-    """Pending notifications, leased to this sender so a concurrent sender skips them; commit after calling.
-
-    Each row is taken by a conditional UPDATE on what was read (attempts and lease), so two senders (two
-    workers, or the bot and a second process) reading the same rows at once never both take one."""
-    due = (
-        ProposalNotification.sent_at.is_(None),
-        ProposalNotification.failed.is_(False),
-        (ProposalNotification.claimed_until.is_(None)) | (ProposalNotification.claimed_until <= now),
-    )
-    read = (await session.execute(
-        select(ProposalNotification.id, ProposalNotification.attempts, ProposalNotification.claimed_until)
-        .where(*due).order_by(ProposalNotification.id).limit(limit)
-    )).all()
-    rows: list[ProposalNotification] = []
-    for row_id, attempts, until in read:
-        same_lease = (ProposalNotification.claimed_until.is_(None) if until is None
-                      else ProposalNotification.claimed_until == until)
-        taken = await session.execute(
-            update(ProposalNotification)
-            .where(ProposalNotification.id == row_id, ProposalNotification.attempts == attempts,
-                   ProposalNotification.sent_at.is_(None), same_lease)
-            .values(claimed_until=now + lease, attempts=attempts + 1)
-            .execution_options(synchronize_session=False)
-        )
-        if getattr(taken, "rowcount", 0) != 1:
-            continue
-        row = await session.get(ProposalNotification, row_id)
-        if row is not None:
-            await session.refresh(row)
-            rows.append(row)
-    return rows
+    """Pending notifications, leased to this sender (``store.outbox.claim``); commit after calling."""
+    return await outbox.claim(session, ProposalNotification, now=now, lease=lease, limit=limit)
 
 
 async def mark_notification(
     session: AsyncSession, *, notification_id: int, now: datetime, error: str | None = None, give_up: bool = False
 ) -> None:
-    row = await session.get(ProposalNotification, notification_id)
-    if row is None:
-        return
-    if error is None:
-        row.sent_at = now
-    else:
-        row.last_error = error[:200]
-        row.claimed_until = now + timedelta(seconds=30 * min(row.attempts, 20))
-        row.failed = give_up or row.attempts >= 5
-    await session.flush()
+    await outbox.mark(session, ProposalNotification, row_id=notification_id, now=now, error=error, give_up=give_up)
 
 
 async def defer_notification(session: AsyncSession, *, notification_id: int, until: datetime) -> None:
     """Hold a claimed notification back (quiet hours) without counting it as an attempt."""
-    row = await session.get(ProposalNotification, notification_id)
-    if row is None:
-        return
-    row.claimed_until = until
-    row.attempts = max(0, row.attempts - 1)
-    await session.flush()
+    await outbox.defer(session, ProposalNotification, row_id=notification_id, until=until)
 
 
 async def pending_notifications(session: AsyncSession) -> int:
-    stmt = select(func.count()).select_from(ProposalNotification).where(
-        ProposalNotification.sent_at.is_(None), ProposalNotification.failed.is_(False)
-    )
-    return int(await session.scalar(stmt) or 0)
+    return await outbox.pending_count(session, ProposalNotification)
 
 
 async def _queue_webhook(session: AsyncSession, *, proposal: Proposal, event: ProposalEvent, now: datetime) -> None:
