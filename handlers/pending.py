@@ -115,9 +115,11 @@ async def route(update: Update, context: BotContext) -> None:
         if standard:
             await _nothing_waiting(update, text or "")
         return
+    card: Buttons = ()
     if text is not None and not text.startswith("/"):
         front, flow = live[0]
-        data = match_label(text, await flow.card(context, member, front))
+        card = await flow.card(context, member, front)
+        data = match_label(text, card)
         if data is not None:
             await flow.press(update, context, member, data)
             raise ApplicationHandlerStop
@@ -132,6 +134,9 @@ async def route(update: Update, context: BotContext) -> None:
             await flow.on_input(update, context, member, waiting)
             raise ApplicationHandlerStop
     if standard:
+        if card:  # 确认 typed under a card that has no 确认: point at the card, never "nothing waits"
+            await reply(update, texts.LABEL_NOT_ON_CARD)
+            raise ApplicationHandlerStop
         await _nothing_waiting(update, text or "")
 
 

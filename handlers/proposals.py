@@ -203,8 +203,8 @@ async def card(context: BotContext, member: Member, waiting: Waiting) -> pending
     """The buttons of the card shown at the draft's step (the same data as the keyboards in proposal_views)."""
     draft_id, step = waiting.ref_id, waiting.step
     rows: list[list[tuple[str, str]]] = []
-    if step == "offered":
-        rows = views.offer_buttons(draft_id)
+    if step == "offered":  # 确认 typed under "记录为建议吗？" means yes (matched, not shown)
+        rows = [*views.offer_buttons(draft_id), [(texts.BTN_CONFIRM, views.callback("go", draft_id))]]
     elif step == "category":
         rows = views.category_buttons(draft_id, context.services.config(ProposalsConfig).categories)
     elif step == "card":

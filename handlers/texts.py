@@ -44,6 +44,7 @@ NOTHING_TO_CANCEL = "当前没有进行中的操作。"
 CANCELLED = "已取消。"
 # A button label typed ("确认") while no card waits for the member: never a question for the knowledge base.
 LABEL_NOTHING_WAITING = "现在没有等待您确认的内容。需要帮助请发送 /help。"
+LABEL_NOT_ON_CARD = "最近一张卡片上没有这个按钮。请点按卡片上的按钮，或直接输入按钮上的文字。"
 ERROR = "抱歉，处理您的消息时出了点问题，已通知工作人员。请稍后再试。"
 STAFF_ALERT = "⚠️ 机器人处理消息时出错\n类型：{error_type}\n用户：{user}\n更新：{update_id}\n详情：{detail}"
 

@@ -319,6 +319,21 @@ async def test_proposal_offer_declined_and_card_cancelled_by_typing(
     assert await proposals(services) == []
 
 
+async def test_confirm_typed_under_the_offer_means_yes_and_under_categories_gets_a_hint(
+    chat: Dialogue, people: None, services: Services
+) -> None:
+    await chat.send(MEMBER, SUGGESTION)
+    ask = await chat.send(MEMBER, "确认")  # "记录为微建议吗？" — 确认 means 记录为建议
+    not_qa(ask)
+    assert texts.PROPOSAL_ASK_CATEGORY in ask.text
+    hint = await chat.send(MEMBER, "确认")  # the category card has no 确认: it says what it has
+    not_qa(hint)
+    assert hint.texts == [texts.LABEL_NOT_ON_CARD]
+    card = await chat.send(MEMBER, DEFAULT_CATEGORIES[0])  # still waiting: the draft goes on
+    assert f"类别：{DEFAULT_CATEGORIES[0]}" in card.text
+    assert await proposals(services) == []
+
+
 async def test_staff_prompt_continues_after_a_restart(
     chat: Dialogue, app_factory: AppFactory, fake: FakeBotApi, people: None, services: Services,
     clock: TestClock,
