@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
@@ -22,6 +23,19 @@ from store.models import Member
 log = logging.getLogger(__name__)
 
 MAX_QUESTION = 500
+_NOT_WORDS = re.compile(r"[\W_]+", re.UNICODE)
+
+
+def small_talk(question: str) -> str | None:
+    """The reply to a message that is not a question (a thank-you, a greeting, a stray "1"), or None."""
+    core = _NOT_WORDS.sub("", question).lower()
+    if core in texts.THANKS_WORDS:
+        return texts.REPLY_THANKS
+    if core in texts.HELLO_WORDS:
+        return texts.REPLY_HELLO
+    if len(core) < 2 or core.isdigit():
+        return texts.QUESTION_TOO_SHORT
+    return None
 MAX_MESSAGE = 4096
 HISTORY_KEY = "qa_history"
 
@@ -82,6 +96,9 @@ async def answer_question(update: Update, context: BotContext, member: Member, q
         return
     if len(question) > MAX_QUESTION:
         await message.reply_text(texts.QUESTION_TOO_LONG.format(length=len(question), limit=MAX_QUESTION))
+        return
+    if (chat := small_talk(question)) is not None:
+        await message.reply_text(chat)
         return
     now = context.now()
     match = (await _faq_matcher(context)).match(question)

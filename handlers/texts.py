@@ -95,6 +95,13 @@ COMMAND_DESCRIPTIONS = {
 BTN_PASS_TO_STAFF = "转交工作人员"
 ASK_PROMPT = "请直接输入您想了解的问题，例如：“提案提交后多久能收到答复？”"
 QUESTION_TOO_LONG = "问题有 {length} 字，请精简到 {limit} 字以内再问，我能更准确地找到依据。"
+QUESTION_TOO_SHORT = "请把问题说得完整一些，例如：“提案多久必须答复？”“学习打卡怎么算积分？”"
+REPLY_THANKS = "不客气！还有问题随时问我，发送 /help 可以查看我能做什么。"
+REPLY_HELLO = "您好！您可以直接问政策和程序问题，或发送 /help 查看我能做什么。"
+# Short courtesies answered as such, never searched in the knowledge base nor listed in /gaps.
+THANKS_WORDS = frozenset({"谢谢", "谢谢你", "谢谢您", "多谢", "感谢", "好的", "好", "收到", "明白", "明白了", "知道了",
+                          "嗯", "嗯嗯", "ok", "okay", "好的谢谢", "谢谢了"})
+HELLO_WORDS = frozenset({"你好", "您好", "在吗", "hi", "hello", "早上好", "下午好", "晚上好"})
 KB_UNAVAILABLE = "知识库暂时不可用，已记录您的问题，工作人员会尽快处理。"
 FEEDBACK_THANKS_USEFUL = "谢谢反馈！"
 FEEDBACK_THANKS_USELESS = "谢谢反馈，工作人员会据此补充完善知识库。"

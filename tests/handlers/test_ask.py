@@ -138,3 +138,19 @@ async def test_a_question_is_passed_to_staff_once(
     assert len(fake.bot_calls("sendMessage", chat_id=STAFF_CHAT_ID)) == 1
     assert texts.PASSED_TO_STAFF in presses[0].text
     assert all(texts.ALREADY_PASSED_TO_STAFF in p.text for p in presses[1:])
+
+
+async def test_thanks_greetings_and_stray_characters_are_not_questions(
+    kb: KnowledgeBase, people: list[Member], chat: Dialogue
+) -> None:
+    cases = [("谢谢！", texts.REPLY_THANKS), ("好的，谢谢", texts.REPLY_THANKS), (" 收到 ", texts.REPLY_THANKS),
+             ("嗯", texts.REPLY_THANKS), ("您好", texts.REPLY_HELLO), ("在吗？", texts.REPLY_HELLO),
+             ("Hello", texts.REPLY_HELLO), ("1", texts.QUESTION_TOO_SHORT), ("？", texts.QUESTION_TOO_SHORT),
+             ("123", texts.QUESTION_TOO_SHORT)]
+    for said, reply in cases:
+        replies = await chat.send(MEMBER, said)
+        assert replies.texts == [reply], said
+    short = await chat.send(MEMBER, "请假")  # two characters of a real topic still go to the knowledge base
+    assert short.texts and short.texts[0] not in (texts.REPLY_THANKS, texts.REPLY_HELLO, texts.QUESTION_TOO_SHORT)
+    gaps = await chat.send(STAFF, "/gaps")
+    assert "谢谢" not in gaps.text and "1（" not in gaps.text and "在吗" not in gaps.text
