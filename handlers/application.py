@@ -103,7 +103,8 @@ class CppccApplication(Application[ExtBot[int], BotContext, dict[Any, Any], dict
         services = self.services
         async with services.db.sessionmaker() as session:
             if self.claim_before_handling:
-                claimed = await updates_repo.claim(session, update_id=update.update_id, at=services.clock())
+                claimed = await updates_repo.claim(session, update_id=update.update_id, at=services.clock(),
+                                                   then_commit=True)
                 await session.commit()
             else:  # the read stays the first statement of the update's transaction
                 seen = self.processed_ids

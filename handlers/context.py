@@ -127,7 +127,9 @@ class UnitOfWork:
     async def commit(self) -> None:
         """Commit the work so far together with the processed-update mark (written once, first time)."""
         if self.update_id is not None and not self.claimed:
-            if not await updates_repo.claim(self.session, update_id=self.update_id, at=self.clock()):
+            await self.session.flush()  # every write before the mark (which may commit in its own trip)
+            if not await updates_repo.claim(self.session, update_id=self.update_id, at=self.clock(),
+                                            then_commit=True):
                 await self.session.rollback()
                 self.duplicate = True
                 raise UpdateAlreadyProcessed(f"update {self.update_id} was processed by another worker")

@@ -30,6 +30,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    ColumnElement,
     ColumnExpressionArgument,
     Integer,
     Label,
@@ -38,14 +39,15 @@ from sqlalchemy import (
     bindparam,
     exists,
     func,
-    literal,
+    literal_column,
+    null,
     or_,
     select,
-    true,
     type_coerce,
     union_all,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from store.credits.events import LOCATION_SHARE_WINDOW, LOCATION_WAIT, CheckinOutcome
 from store.models import (
@@ -60,6 +62,7 @@ from store.models import (
     Member,
     ProposalDraft,
 )
+from store.models.base import table_of
 from store.types import UTCDateTime
 
 BROADCAST, PROPOSAL, REVIEW, CHECKIN, DISPUTE, LOCATION, BROADCAST_RETURN = (
@@ -121,19 +124,27 @@ class Pending:
 NOTHING_PENDING = Pending()
 
 # The sender's member id, computed once by the database inside each branch (an uncorrelated subquery):
-# every branch reads only that member's rows, through its member_id index.
-_member_id = (
-    select(Member.id).where(Member.telegram_id == bindparam("telegram_id")).limit(1).scalar_subquery()
-)
+# every branch reads only that member's rows, through its member_id index. ``telegram_id`` is unique, so
+# no LIMIT (it would be two more bound parameters in every branch).
+_member_id = select(Member.id).where(Member.telegram_id == bindparam("telegram_id")).scalar_subquery()
+_MEMBER_COLUMNS = tuple(table_of(Member).c)
+
+
+def _const(value: str, kind: String) -> ColumnElement[str]:
+    """A constant rendered in the SQL text (not a bound parameter: fewer values to bind on every message)."""
+    if "'" in value:
+        raise ValueError(f"not a plain constant: {value!r}")
+    return literal_column(f"'{value}'", kind)
 
 
 def _row(kind: ColumnExpressionArgument[str] | str, ref: ColumnExpressionArgument[int | None],
          step: ColumnExpressionArgument[str] | str, since: ColumnExpressionArgument[datetime]
          ) -> tuple[Label[Any], ...]:
-    """The four columns every branch of the union gives, with the same names and types."""
-    kind_col = kind if not isinstance(kind, str) else literal(kind, String(16))
-    step_col = step if not isinstance(step, str) else literal(step, String(32))
+    """The columns every waiting branch of the union gives: the member's, empty, then the item's four."""
+    kind_col = kind if not isinstance(kind, str) else _const(kind, String(16))
+    step_col = step if not isinstance(step, str) else _const(step, String(32))
     return (  # type_coerce, not CAST: SQLite would read a CAST to a timestamp as a number
+        *(type_coerce(null(), column.type).label(column.name) for column in _MEMBER_COLUMNS),
         type_coerce(kind_col, String(16)).label("kind"),
         type_coerce(ref, Integer).label("ref_id"),
         type_coerce(step_col, String(32)).label("step"),
@@ -141,16 +152,25 @@ def _row(kind: ColumnExpressionArgument[str] | str, ref: ColumnExpressionArgumen
     )
 
 
+# The member's own row: the member's columns, no waiting item.
+_member = select(
+    *_MEMBER_COLUMNS,
+    type_coerce(null(), String(16)).label("kind"),
+    type_coerce(null(), Integer).label("ref_id"),
+    type_coerce(null(), String(32)).label("step"),
+    type_coerce(null(), UTCDateTime()).label("since"),
+).where(Member.telegram_id == bindparam("telegram_id"))
 _broadcast = select(*_row(BROADCAST, BroadcastDraft.member_id, BroadcastDraft.step, BroadcastDraft.updated_at)
                     ).where(BroadcastDraft.member_id == _member_id)
 _returns = select(*_row(BROADCAST_RETURN, BroadcastReturnPrompt.broadcast_id, "reason",
                          BroadcastReturnPrompt.created_at)).where(BroadcastReturnPrompt.member_id == _member_id)
 _proposals = select(*_row(ProposalDraft.kind, ProposalDraft.id, ProposalDraft.step, ProposalDraft.updated_at)
                     ).where(ProposalDraft.member_id == _member_id)
-_checkins = select(*_row(CHECKIN, CheckinDraft.id, func.coalesce(CheckinDraft.awaiting, CHECKIN_CARD),
+_checkins = select(*_row(CHECKIN, CheckinDraft.id,
+                         func.coalesce(CheckinDraft.awaiting, _const(CHECKIN_CARD, String(32))),
                          CheckinDraft.updated_at)).where(CheckinDraft.member_id == _member_id)
 _disputes = select(*_row(DISPUTE, CreditDispute.id, "reason", CreditDispute.created_at)).where(
-    CreditDispute.member_id == _member_id, CreditDispute.status == "drafting")
+    CreditDispute.member_id == _member_id, CreditDispute.status == _const("drafting", String(16)))
 # An event check-in that waits for a location: the member's latest attempt naming an event, if recent and
 # still asking (a location is required, or the last one was too far), and the check-in not yet recorded.
 _latest_attempt = (
@@ -165,7 +185,7 @@ _required = select(*_row(LOCATION, EventCheckinAttempt.event_id, LOCATION_REQUIR
     EventCheckinAttempt.id == _latest_attempt,
     # ``or_`` of equalities, not ``in_``: an IN list is rendered anew on every execution (a "postcompile"
     # parameter), and this statement runs for every message.
-    or_(*(EventCheckinAttempt.outcome == outcome for outcome in _STILL_ASKED)),
+    or_(*(EventCheckinAttempt.outcome == _const(outcome, String(16)) for outcome in _STILL_ASKED)),
     ~exists().where(EventAttendance.member_id == EventCheckinAttempt.member_id,
                     EventAttendance.event_id == EventCheckinAttempt.event_id),
 )
@@ -175,7 +195,7 @@ _optional = (
     .join(CreditEvent, CreditEvent.id == EventAttendance.event_id)
     .where(
         EventAttendance.member_id == _member_id,
-        EventAttendance.method != "manual",
+        EventAttendance.method != _const("manual", String(16)),
         EventAttendance.latitude.is_(None),
         EventAttendance.at >= bindparam("optional_since", type_=UTCDateTime()),
         CreditEvent.latitude.is_not(None),
@@ -183,7 +203,7 @@ _optional = (
         ~exists().where(and_(
             EventCheckinAttempt.member_id == EventAttendance.member_id,
             EventCheckinAttempt.event_id == EventAttendance.event_id,
-            EventCheckinAttempt.outcome == CheckinOutcome.DECLINED.value,
+            EventCheckinAttempt.outcome == _const(CheckinOutcome.DECLINED.value, String(16)),
             EventCheckinAttempt.at >= EventAttendance.at,
         )),
     )
@@ -191,14 +211,14 @@ _optional = (
 # A learning material a staff member sent to the bot as a file, waiting for 确认 (issue #15).
 _learning = select(*_row(LEARNING, LearningMaterial.id, LEARNING_CARD, LearningMaterial.created_at)).where(
     LearningMaterial.created_by == _member_id, LearningMaterial.draft.is_(True))
-_waiting = union_all(_broadcast, _returns, _proposals, _checkins, _disputes, _required, _optional, _learning
-                     ).subquery("waiting")
+# One flat UNION ALL: the member's row, then one row per waiting item. Selected from as the only thing
+# in FROM, the database flattens it (SQLite would materialize a union joined to the member row, which
+# cost more than all the branches together).
+_rows = union_all(_member, _broadcast, _returns, _proposals, _checkins, _disputes, _required, _optional,
+                  _learning).subquery("member_rows")
+_member_of_row = aliased(Member, _rows)
 # Built once: a statement's cache key is memoized on the object, and this one runs for every message.
-_MEMBER_WITH_PENDING = (
-    select(Member, _waiting.c.kind, _waiting.c.ref_id, _waiting.c.step, _waiting.c.since)
-    .outerjoin(_waiting, true())
-    .where(Member.telegram_id == bindparam("telegram_id"))
-)
+_MEMBER_WITH_PENDING = select(_member_of_row, _rows.c.kind, _rows.c.ref_id, _rows.c.step, _rows.c.since)
 
 
 async def member_with_pending(
@@ -211,11 +231,14 @@ async def member_with_pending(
         "required_since": now - LOCATION_WAIT,
         "optional_since": now - LOCATION_SHARE_WINDOW,
     })).all()
-    if not rows:
-        return None, NOTHING_PENDING
-    member = rows[0][0]
-    waiting = [Waiting(kind, int(ref_id), step, since) for _, kind, ref_id, step, since in rows if kind is not None]
-    if not waiting:
+    member: Member | None = None
+    waiting: list[Waiting] = []
+    for found, kind, ref_id, step, since in rows:
+        if found is not None:
+            member = found
+        elif kind is not None:
+            waiting.append(Waiting(kind, int(ref_id), step, since))
+    if member is None or not waiting:
         return member, NOTHING_PENDING
     waiting.sort(key=lambda w: (w.since, w.ref_id), reverse=True)
     return member, Pending(tuple(waiting))

@@ -13,7 +13,10 @@ swaps only the adapted cursor and connection (through ``create_async_engine(modu
   SQLAlchemy reads the buffered rows, ``description``, ``rowcount`` and ``lastrowid`` afterwards,
   exactly as the stock (buffered) cursor lets it;
 - ``commit``/``rollback`` with no transaction open are skipped: sqlite3 itself does nothing then
-  (it checks ``sqlite3_get_autocommit`` first), so only the hand-off is saved.
+  (it checks ``sqlite3_get_autocommit`` first), so only the hand-off is saved;
+- an ``INSERT`` prefixed with ``COMMIT_IF_INSERTED`` (the processed-update mark, the last statement of an
+  update's transaction, followed at once by the session's commit) commits in its own trip when it
+  inserted a row; the session's commit then finds nothing open. One trip less per update.
 
 Writers take turns inside the process (issue #12): a statement that would open a write transaction first
 waits for this engine's ``WriterGate`` (FIFO), released at commit or rollback. SQLite has one writer at
@@ -46,6 +49,10 @@ from sqlalchemy.util import EMPTY_DICT
 _Outcome = tuple[Any, Sequence[Any], int, int | None]
 _WRITES = ("INSERT", "UPDATE", "DELETE", "REPLAC")  # what makes sqlite3 open a transaction (legacy mode)
 GATE_TIMEOUT = 10.0  # seconds; then SQLite's own busy handler decides, as without the gate
+# An INSERT carrying this prefix (``INSERT /* … */ INTO``) commits the transaction in the same trip when it
+# inserted a row (``store.updates.claim(..., then_commit=True)``: the processed-update mark, written last).
+COMMIT_IF_INSERTED = "/* commit if inserted */"
+_COMMIT_IF_INSERTED = "INSERT " + COMMIT_IF_INSERTED
 
 
 def _opens_write(operation: Any) -> bool:
@@ -85,9 +92,12 @@ def _run_statement(conn: sqlite3.Connection, operation: str, parameters: Any) ->
             cursor.execute(operation, parameters)
         description = cursor.description
         rows = cursor.fetchall() if description else ()
-        return description, rows, cursor.rowcount, cursor.lastrowid
+        rowcount, lastrowid = cursor.rowcount, cursor.lastrowid
     finally:
         cursor.close()
+    if rowcount == 1 and operation.startswith(_COMMIT_IF_INSERTED):
+        conn.commit()  # the caller commits next: its commit then finds no transaction open (no trip)
+    return description, rows, rowcount, lastrowid
 
 
 def _run_many(conn: sqlite3.Connection, operation: str, seq_of_parameters: Any) -> _Outcome:
@@ -162,6 +172,8 @@ class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
             )
         self._description, rows, self._rowcount, self._lastrowid = outcome
         self._rows = collections.deque(rows)
+        if isinstance(adapt, OneTripConnection) and adapt.gate_held is not None and adapt._idle():
+            adapt._release_gate()  # committed on the driver thread (COMMIT_IF_INSERTED)
 
     def nextset(self) -> None:
         return None  # sqlite3 has a single result set per statement

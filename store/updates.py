@@ -24,38 +24,46 @@ async def highest(session: AsyncSession) -> int:
     return -1 if found is None else int(found)
 
 
-_CLAIMS: dict[str, Executable] = {}
+_CLAIMS: dict[tuple[str, bool], Executable] = {}
 
 
-def _claim_statement(dialect: str) -> Executable | None:
+def _claim_statement(dialect: str, *, then_commit: bool = False) -> Executable | None:
     """``INSERT … ON CONFLICT (update_id) DO NOTHING`` for this dialect, built once (None: not supported).
 
     A Core insert on the table, built once: it skips the ORM bulk-insert machinery and keeps its
-    memoized cache key, which matters because it runs for every update (issue #7).
+    memoized cache key, which matters because it runs for every update (issue #7). ``then_commit`` (SQLite):
+    prefixed so that the one-trip adapter commits in the statement's own trip when it inserted the mark.
     """
-    if dialect not in _CLAIMS:
+    key = (dialect, then_commit and dialect == "sqlite")
+    if key not in _CLAIMS:
         table = table_of(ProcessedUpdate)
         if dialect == "postgresql":
             from sqlalchemy.dialects import postgresql
 
-            _CLAIMS[dialect] = postgresql.insert(table).on_conflict_do_nothing(index_elements=[table.c.update_id])
+            _CLAIMS[key] = postgresql.insert(table).on_conflict_do_nothing(index_elements=[table.c.update_id])
         elif dialect == "sqlite":
             from sqlalchemy.dialects import sqlite
 
-            _CLAIMS[dialect] = sqlite.insert(table).on_conflict_do_nothing(index_elements=[table.c.update_id])
+            from store.sqlite_async import COMMIT_IF_INSERTED
+
+            stmt = sqlite.insert(table).on_conflict_do_nothing(index_elements=[table.c.update_id])
+            _CLAIMS[key] = stmt.prefix_with(COMMIT_IF_INSERTED) if then_commit else stmt
         else:
             return None
-    return _CLAIMS[dialect]
+    return _CLAIMS[key]
 
 
-async def claim(session: AsyncSession, *, update_id: int, at: datetime) -> bool:
+async def claim(session: AsyncSession, *, update_id: int, at: datetime, then_commit: bool = False) -> bool:
     """Mark the update processed in the current transaction unless it already is; True when newly marked.
 
     One ``INSERT … ON CONFLICT DO NOTHING`` instead of a lookup plus an insert (two round trips on
     every update). On PostgreSQL a concurrent, uncommitted claim of the same update makes this wait
     for it and then report False.
+
+    ``then_commit``: the caller commits the session as soon as this returns True (and rolls back on
+    False), with nothing left to flush; on SQLite the commit then happens in the INSERT's own trip.
     """
-    stmt = _claim_statement(session.get_bind().dialect.name)
+    stmt = _claim_statement(session.get_bind().dialect.name, then_commit=then_commit)
     if stmt is None:
         if await is_processed(session, update_id=update_id):
             return False

@@ -13,9 +13,10 @@ from datetime import date, datetime, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, Date, Integer, String, and_, bindparam, case, func, literal_column, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.expression import Executable
 
 from store.credits.rules import CreditRules, default_rules
 from store.models import CreditEntry, Member
@@ -39,27 +40,23 @@ def local_date(at: datetime, tz: ZoneInfo = DEFAULT_TZ) -> date:
     return at.astimezone(tz).date()
 
 
-async def _sum_points(session: AsyncSession, *, member_id: int, rule_id: str, start: date, end: date) -> int:
-    stmt = select(func.coalesce(func.sum(CreditEntry.points), 0)).where(
-        CreditEntry.member_id == member_id,
-        CreditEntry.rule_id == rule_id,
-        CreditEntry.source_type != "adjustment",
-        CreditEntry.activity_date >= start,
-        CreditEntry.activity_date < end,
-    )
-    return int(await session.scalar(stmt) or 0)
+def _within(start: str, end: str) -> ColumnElement[bool]:
+    return and_(CreditEntry.activity_date >= bindparam(start, type_=Date()),
+                CreditEntry.activity_date < bindparam(end, type_=Date()))
 
 
-async def _count_awarded(session: AsyncSession, *, member_id: int, rule_id: str, start: date, end: date) -> int:
-    stmt = select(func.count()).where(
-        CreditEntry.member_id == member_id,
-        CreditEntry.rule_id == rule_id,
-        CreditEntry.source_type != "adjustment",
-        CreditEntry.points > 0,
-        CreditEntry.activity_date >= start,
-        CreditEntry.activity_date < end,
-    )
-    return int(await session.scalar(stmt) or 0)
+# What the caps of one rule count, in one statement built once (it runs for every award): the points of
+# the day, the awards with points of the week, the points of the year; adjustments are not counted.
+_USED = select(
+    func.coalesce(func.sum(case((_within("day", "day_end"), CreditEntry.points), else_=0)), 0),
+    func.coalesce(func.sum(case((and_(CreditEntry.points > 0, _within("monday", "week_end")), 1), else_=0)), 0),
+    func.coalesce(func.sum(case((_within("year_start", "year_end"), CreditEntry.points), else_=0)), 0),
+).where(
+    CreditEntry.member_id == bindparam("member_id", type_=Integer()),
+    CreditEntry.rule_id == bindparam("rule_id", type_=String()),
+    CreditEntry.source_type != literal_column("'adjustment'"),
+    _within("since", "until"),
+)
 
 
 async def capped_points(
@@ -69,26 +66,26 @@ async def capped_points(
     rule = rules.types.get(rule_id)
     if rule is None or requested <= 0:
         return max(requested, 0), None
+    if rule.daily_cap is None and rule.weekly_count is None and rule.annual_cap is None:
+        return requested, None
+    monday, year_start = day - timedelta(days=day.weekday()), date(day.year, 1, 1)
+    week_end, year_end = monday + timedelta(7), date(day.year + 1, 1, 1)
+    row = (await session.execute(_USED, {
+        "member_id": member_id, "rule_id": rule_id, "day": day, "day_end": day + timedelta(1),
+        "monday": monday, "week_end": week_end, "year_start": year_start, "year_end": year_end,
+        "since": min(monday, year_start), "until": max(week_end, year_end),
+    })).one()
+    used_today, done_this_week, used_this_year = (int(v or 0) for v in row)
     points = requested
     reason: CapReason | None = None
     if rule.daily_cap is not None:
-        used = await _sum_points(session, member_id=member_id, rule_id=rule_id, start=day, end=day + timedelta(1))
-        allowed = max(rule.daily_cap - used, 0)
+        allowed = max(rule.daily_cap - used_today, 0)
         if points > allowed:
             points, reason = allowed, "daily"
-    if rule.weekly_count is not None and points > 0:
-        monday = day - timedelta(days=day.weekday())
-        done = await _count_awarded(
-            session, member_id=member_id, rule_id=rule_id, start=monday, end=monday + timedelta(7)
-        )
-        if done >= rule.weekly_count:
-            points, reason = 0, "weekly"
+    if rule.weekly_count is not None and points > 0 and done_this_week >= rule.weekly_count:
+        points, reason = 0, "weekly"
     if rule.annual_cap is not None and points > 0:
-        year_start = date(day.year, 1, 1)
-        used = await _sum_points(
-            session, member_id=member_id, rule_id=rule_id, start=year_start, end=date(day.year + 1, 1, 1)
-        )
-        allowed = max(rule.annual_cap - used, 0)
+        allowed = max(rule.annual_cap - used_this_year, 0)
         if points > allowed:
             points, reason = allowed, "annual"
     return points, reason
@@ -124,11 +121,13 @@ async def award(
     reverses_id: int | None = None,
 ) -> AwardResult:
     """Record points for one piece of evidence, at most once; caps apply inside this transaction."""
-    existing = await find_entry(
-        session, member_id=member_id, rule_id=rule_id, source_type=source_type, source_id=source_id
-    )
-    if existing is not None:
-        return AwardResult(existing, 0, existing.requested_points, None, duplicate=True)
+    insert_entry = _insert_statement(session.get_bind().dialect.name) if reverses_id is None else None
+    if insert_entry is None:  # a reversal (its unique reverses_id may refuse it), or another database
+        existing = await find_entry(
+            session, member_id=member_id, rule_id=rule_id, source_type=source_type, source_id=source_id
+        )
+        if existing is not None:
+            return AwardResult(existing, 0, existing.requested_points, None, duplicate=True)
     # Serialise awards per member (PostgreSQL row lock; SQLite writers are serialised anyway, and
     # SQLite renders no FOR UPDATE, so the statement would only cost a round trip there).
     if session.get_bind().dialect.name != "sqlite":
@@ -140,22 +139,25 @@ async def award(
         )
     else:
         points, reason = requested_points, None
-    entry = CreditEntry(
-        member_id=member_id,
-        rule_id=rule_id,
-        source_type=source_type,
-        source_id=source_id,
-        activity_date=activity_date,
-        at=at,
-        requested_points=requested_points,
-        points=points,
-        capped_reason=reason,
-        rules_version=rules.rules_version,
-        title=title,
-        note=note,
-        reverses_id=reverses_id,
-        created_at=at,
-    )
+    values = {
+        "member_id": member_id, "rule_id": rule_id, "source_type": source_type, "source_id": source_id,
+        "activity_date": activity_date, "at": at, "requested_points": requested_points, "points": points,
+        "capped_reason": reason, "rules_version": rules.rules_version, "title": title, "note": note,
+        "reverses_id": reverses_id, "created_at": at,
+    }
+    if insert_entry is not None:
+        # One INSERT … ON CONFLICT DO NOTHING: evidence awarded before (or concurrently: on PostgreSQL it
+        # waits for that transaction) inserts nothing, and the entry that holds the evidence is returned.
+        inserted = (await session.scalars(insert_entry, [values])).first()
+        if inserted is not None:
+            return AwardResult(inserted, points, requested_points, reason)
+        found = await find_entry(
+            session, member_id=member_id, rule_id=rule_id, source_type=source_type, source_id=source_id
+        )
+        if found is None:
+            raise RuntimeError(f"credit entry for {source_type} {source_id} neither inserted nor found")
+        return AwardResult(found, 0, found.requested_points, None, duplicate=True)
+    entry = CreditEntry(**values)
     try:
         async with session.begin_nested():
             session.add(entry)
@@ -167,6 +169,29 @@ async def award(
             raise
         return AwardResult(found, 0, found.requested_points, None, duplicate=True)
     return AwardResult(entry, points, requested_points, reason)
+
+
+_INSERTS: dict[str, Executable] = {}
+
+
+def _insert_statement(dialect: str) -> Executable | None:
+    """``INSERT … ON CONFLICT (the evidence) DO NOTHING RETURNING`` the entry, built once per dialect (None:
+    not supported; a reversal uses the savepoint path, since its unique ``reverses_id`` may refuse it)."""
+    if dialect not in _INSERTS:
+        evidence = [CreditEntry.member_id, CreditEntry.rule_id, CreditEntry.source_type, CreditEntry.source_id]
+        if dialect == "postgresql":
+            from sqlalchemy.dialects import postgresql
+
+            _INSERTS[dialect] = postgresql.insert(CreditEntry).on_conflict_do_nothing(
+                index_elements=evidence).returning(CreditEntry)
+        elif dialect == "sqlite":
+            from sqlalchemy.dialects import sqlite
+
+            _INSERTS[dialect] = sqlite.insert(CreditEntry).on_conflict_do_nothing(
+                index_elements=evidence).returning(CreditEntry)
+        else:
+            return None
+    return _INSERTS[dialect]
 
 
 async def award_proposal_points(

@@ -7,7 +7,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import func, select
+from sqlalchemy import Date, Integer, and_, bindparam, case, func, literal_column, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from store.credits.rules import CreditRules
@@ -155,33 +155,60 @@ class Standing:
 
 def band_for(total: int, others: list[int], *, below_pace: bool) -> str:
     """``top`` for the top 20 %, ``attention`` when below pace and in the bottom 20 %, else ``middle``."""
-    if not others:
+    return band_of(total, len(others), higher=sum(1 for t in others if t > total),
+                   at_least=sum(1 for t in others if t >= total), below_pace=below_pace)
+
+
+def band_of(total: int, count: int, *, higher: int, at_least: int, below_pace: bool) -> str:
+    """``band_for`` from counts: ``count`` totals, ``higher`` of them above ``total``, ``at_least`` ≥ it."""
+    if not count:
         return "middle"
-    higher = sum(1 for t in others if t > total)
-    share_above = higher / len(others)
-    if share_above < 0.2 and total > 0:
+    if higher / count < 0.2 and total > 0:
         return "top"
-    lower_or_equal = sum(1 for t in others if t >= total)
-    if below_pace and (lower_or_equal / len(others) >= 0.8 or total == 0):
+    if below_pace and (at_least / count >= 0.8 or total == 0):
         return "attention"
     return "middle"
+
+
+# /credits runs this for every member who asks: one statement, built once, that gives the member's points
+# by type and, counted by the database, how many active members (role member) have more points this year
+# and how many at least as many (the band), instead of every member's totals read into Python.
+_in_year = and_(CreditEntry.activity_date >= bindparam("start", type_=Date()),
+                CreditEntry.activity_date < bindparam("end", type_=Date()))
+_everyone = (
+    select(func.coalesce(func.sum(CreditEntry.points), 0).label("total"))
+    .select_from(Member)
+    .outerjoin(CreditEntry, and_(CreditEntry.member_id == Member.id, _in_year))
+    .where(Member.active.is_(True), Member.role == literal_column(f"'{Role.MEMBER.value}'"))
+    .group_by(Member.id)
+    .subquery("everyone")
+)
+_my_total = (select(func.coalesce(func.sum(CreditEntry.points), 0))
+             .where(CreditEntry.member_id == bindparam("member_id", type_=Integer()), _in_year).scalar_subquery())
+_band = select(
+    func.count().label("members"),
+    func.coalesce(func.sum(case((_everyone.c.total > _my_total, 1), else_=0)), 0).label("higher"),
+    func.coalesce(func.sum(case((_everyone.c.total >= _my_total, 1), else_=0)), 0).label("at_least"),
+).subquery("band")
+_mine = (select(CreditEntry.rule_id, func.sum(CreditEntry.points).label("points"))
+         .where(CreditEntry.member_id == bindparam("member_id", type_=Integer()), _in_year)
+         .group_by(CreditEntry.rule_id).subquery("mine"))
+_STANDING = (select(_band.c.members, _band.c.higher, _band.c.at_least, _mine.c.rule_id, _mine.c.points)
+             .select_from(_band).outerjoin(_mine, true()))
 
 
 async def standing(
     session: AsyncSession, *, rules: CreditRules, member_id: int, today: date
 ) -> Standing:
     period = year_period(today.year)
-    table = await totals_by_member(session, period=period)
-    # Everyone's total, as report_rows counts them, without loading every member (this runs on each /credits).
-    member_ids = await session.scalars(
-        select(Member.id).where(Member.active.is_(True), Member.role == Role.MEMBER.value)
-    )
-    totals = {m: sum(table.get(m, {}).values()) for m in member_ids}
-    mine = table.get(member_id, {})
+    rows = (await session.execute(_STANDING, {"member_id": member_id, "start": period.start, "end": period.end})
+            ).all()
+    mine = {str(rule_id): int(points or 0) for _, _, _, rule_id, points in rows if rule_id is not None}
+    members, higher, at_least = (int(v or 0) for v in rows[0][:3])
     by_type = {t: mine.get(t, 0) for t in rules.type_ids() if mine.get(t, 0)}
     total = sum(mine.values())
     on_pace = total >= pace_target(rules, today)
-    band = band_for(total, list(totals.values()), below_pace=not on_pace)
+    band = band_of(total, members, higher=higher, at_least=at_least, below_pace=not on_pace)
     return Standing(today.year, total, rules.annual_target, by_type, band, on_pace)
 
 

@@ -85,7 +85,29 @@ async def test_help_from_a_member_is_two_statements(
     # the member read together with any draft waiting for input, then the mark
     assert len(statements) == 2, statements
     assert all(table in statements[0] for table in WAITS), statements[0]
-    assert statements[1].startswith("INSERT INTO processed_updates")
+    assert statements[1].startswith("INSERT") and "INTO processed_updates" in statements[1]
+
+
+async def test_credits_checkin_and_its_confirmation_count_their_statements(
+    chat: Dialogue, people: list[Member], statements: Statements, no_jobs: None, services: Services
+) -> None:
+    await chat.send(MEMBER, "/help")
+    statements.clear()
+    assert texts.CREDITS_RECENT_HEAD not in (await chat.send(MEMBER, "/credits")).text
+    # the member with what waits, the standing and band (one statement), the last entries, the reminder
+    # preference, the mark
+    assert len(statements) == 5, statements
+    statements.clear()
+    await chat.send(MEMBER, "今天学习了《政协章程》45分钟")
+    # the member with what waits, the old draft removed, the new one, the mark
+    assert len(statements) == 4, statements
+    statements.clear()
+    replies = await chat.tap(MEMBER, texts.BTN_CONFIRM)
+    assert replies.texts
+    # the member, the draft; then consumed, the check-in, the caps (one statement), the entry (one INSERT … ON
+    # CONFLICT DO NOTHING), the year's total, the mark; on PostgreSQL the member's row is locked first
+    assert len(statements) == (8 if services.db.is_sqlite else 9), statements
+    assert sum("credit_entries" in s and s.startswith("SELECT") for s in statements) == 2, statements
 
 
 async def test_a_second_delivery_reads_the_ledger_and_is_skipped(

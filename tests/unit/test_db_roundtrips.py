@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 
 from store import members as members_repo
 from store import pending
+from store import updates as updates_repo
 from store.broadcasts import drafts as broadcast_drafts
 from store.db import Database, affected_rows
 from store.models import Member, MemberGroup, ProcessedUpdate, Role
@@ -71,6 +72,32 @@ async def test_statement_is_one_handoff_and_idle_commit_none(sqlite_db: Database
         await session.execute(insert(ProcessedUpdate).values(update_id=1, processed_at=NOW, failed=False))
         await session.commit()
     assert sum(handoffs.values()) == 2 and handoffs["commit"] == 1, handoffs  # no rollback after the commit
+
+
+async def test_the_processed_update_mark_commits_in_its_own_trip(sqlite_db: Database, handoffs: Counter[str]) -> None:
+    async with sqlite_db.sessionmaker() as session:
+        await session.scalar(select(func.count()).select_from(Member))  # warm: pool connection, pragmas
+        await session.commit()
+    handoffs.clear()
+    async with sqlite_db.sessionmaker() as session:
+        await session.execute(insert(ProcessedUpdate).values(update_id=1, processed_at=NOW, failed=False))
+        assert await updates_repo.claim(session, update_id=2, at=NOW, then_commit=True)
+        await session.commit()
+    assert sum(handoffs.values()) == 2 and handoffs["commit"] == 0, handoffs
+    handoffs.clear()
+    async with sqlite_db.sessionmaker() as session:  # already marked: nothing committed, the write rolled back
+        await session.execute(insert(ProcessedUpdate).values(update_id=3, processed_at=NOW, failed=False))
+        assert not await updates_repo.claim(session, update_id=2, at=NOW, then_commit=True)
+        await session.rollback()
+    async with sqlite_db.sessionmaker() as session:
+        assert sorted(await session.scalars(select(ProcessedUpdate.update_id))) == [1, 2]
+        await session.execute(insert(ProcessedUpdate).values(update_id=4, processed_at=NOW, failed=False))
+        assert await updates_repo.claim(session, update_id=5, at=NOW, then_commit=True)
+        await session.commit()
+        await session.execute(insert(ProcessedUpdate).values(update_id=6, processed_at=NOW, failed=False))
+        await session.commit()  # the writer gate was given back with the commit on the driver thread
+    async with sqlite_db.sessionmaker() as session:
+        assert sorted(await session.scalars(select(ProcessedUpdate.update_id))) == [1, 2, 4, 5, 6]
 
 
 async def test_adapter_rows_rowcount_lastrowid_and_executemany(sqlite_db: Database) -> None:
