@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
-from telegram.error import BadRequest, TelegramError
+from telegram.error import TelegramError
 from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 
 from handlers import broadcast_review, pending, texts
@@ -31,6 +31,7 @@ from handlers.broadcast_sender import (
 from handlers.broadcast_status import (
     ask_withdraw,
     progress_text,
+    show,
     status_button,
     status_markup,
     status_view,
@@ -110,21 +111,6 @@ def _markup(rows: list[list[InlineKeyboardButton]]) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(rows)
 
 
-async def _show(update: Update, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
-    """Edit the message whose button was pressed, or send a new message."""
-    query = update.callback_query
-    if query is not None and query.message is not None:
-        await query.answer()
-        try:
-            await query.edit_message_text(text, reply_markup=markup)
-        except BadRequest as exc:
-            if "not modified" not in exc.message:
-                raise
-        return
-    if update.effective_message is not None:
-        await update.effective_message.reply_text(text, reply_markup=markup)
-
-
 def _spec(data: dict[str, Any]) -> audience.Spec:
     clause = {k: v for k, v in (data.get("clause") or {}).items() if v}
     return [clause] if clause else [{}]
@@ -199,7 +185,7 @@ async def _audience_card(update: Update, context: BotContext, data: dict[str, An
         kinds[2:],
         [_button(texts.BTN_BC_AUDIENCE_DONE, "next"), _button(texts.BTN_CANCEL, "cancel")],
     ])
-    await _show(update, texts.BROADCAST_ASK_AUDIENCE.format(label=audience.describe(spec), count=count), markup)
+    await show(update, texts.BROADCAST_ASK_AUDIENCE.format(label=audience.describe(spec), count=count), markup)
 
 
 async def _values_card(update: Update, context: BotContext, data: dict[str, Any]) -> None:
@@ -209,11 +195,11 @@ async def _values_card(update: Update, context: BotContext, data: dict[str, Any]
             for i, (value, n) in enumerate(zip(data["choices"], data["choice_counts"], strict=True))]
     label = texts.BTN_BC_KINDS[kind].removeprefix("按")
     if not rows:
-        await _show(update, texts.BROADCAST_NO_VALUES.format(kind=label), _markup([[_button(texts.BTN_BC_BACK,
+        await show(update, texts.BROADCAST_NO_VALUES.format(kind=label), _markup([[_button(texts.BTN_BC_BACK,
                                                                                               "back")]]))
         return
     rows.append([_button(texts.BTN_BC_BACK, "back")])
-    await _show(update, texts.BROADCAST_PICK_VALUE.format(kind=label), _markup(rows[:40]))
+    await show(update, texts.BROADCAST_PICK_VALUE.format(kind=label), _markup(rows[:40]))
 
 
 async def _preview(update: Update, context: BotContext, data: dict[str, Any]) -> None:
@@ -243,7 +229,7 @@ async def _preview(update: Update, context: BotContext, data: dict[str, Any]) ->
         rows.append([_button(texts.BTN_BC_REMIND.format(state=state), "rm")])
     rows.append([_button(texts.BTN_BC_TEST, "test"), _button(texts.BTN_CONFIRM, "ok"),
                  _button(texts.BTN_CANCEL, "cancel")])
-    await _show(update, body, _markup(rows))
+    await show(update, body, _markup(rows))
 
 
 @require_staff
@@ -268,7 +254,7 @@ async def press(update: Update, context: BotContext, member: Member, callback: s
 
     if action == "cancel":
         await drafts.discard(context.session, member_id=member.id)
-        await _show(update, texts.BROADCAST_DRAFT_CANCELLED)
+        await show(update, texts.BROADCAST_DRAFT_CANCELLED)
         return
     if action == "skip" and step == "media":
         await save("audience")
@@ -298,7 +284,7 @@ async def press(update: Update, context: BotContext, member: Member, callback: s
             await reply(update, texts.BROADCAST_EMPTY_AUDIENCE)
             return
         await save("schedule")
-        await _show(update, texts.BROADCAST_ASK_SCHEDULE, _markup([[
+        await show(update, texts.BROADCAST_ASK_SCHEDULE, _markup([[
             _button(texts.BTN_BC_NOW, "now"), _button(texts.BTN_BC_LATER, "later"),
             _button(texts.BTN_CANCEL, "cancel")]]))
     elif action == "now" and step == "schedule":
@@ -307,7 +293,7 @@ async def press(update: Update, context: BotContext, member: Member, callback: s
         await _preview(update, context, data)
     elif action == "later" and step == "schedule":
         await save("time")
-        await _show(update, texts.BROADCAST_ASK_TIME)
+        await show(update, texts.BROADCAST_ASK_TIME)
     elif action in ("rc", "ur", "rm") and step == "preview":
         if action == "rc":
             data["receipt"] = not data.get("receipt")
@@ -377,7 +363,7 @@ async def _confirm(update: Update, context: BotContext, member: Member, draft: B
     if awaiting:
         count = await _count(context, data)
         await context.commit()
-        await _show(update, texts.BROADCAST_SUBMITTED.format(id=broadcast.id, audience=broadcast.audience_label,
+        await show(update, texts.BROADCAST_SUBMITTED.format(id=broadcast.id, audience=broadcast.audience_label,
                                                              count=count), withdraw_markup(broadcast.id))
         kick(context.application)  # the sender's pass tells the reviewers
         return
@@ -386,9 +372,9 @@ async def _confirm(update: Update, context: BotContext, member: Member, draft: B
     await context.commit()
     if scheduled and scheduled > now:
         when = scheduled.astimezone(services.tz).strftime("%Y-%m-%d %H:%M")
-        await _show(update, texts.BROADCAST_SCHEDULED.format(id=broadcast.id, when=when, count=status.total))
+        await show(update, texts.BROADCAST_SCHEDULED.format(id=broadcast.id, when=when, count=status.total))
     else:
-        await _show(update, texts.BROADCAST_QUEUED.format(id=broadcast.id, count=status.total))
+        await show(update, texts.BROADCAST_QUEUED.format(id=broadcast.id, count=status.total))
     chat = update.effective_chat
     if chat is not None:
         message = await context.bot.send_message(chat.id, progress_text(status),

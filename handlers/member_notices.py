@@ -12,8 +12,8 @@ from telegram.error import Forbidden, TelegramError
 
 from handlers.context import BotApplication, BotContext, Services
 from handlers.registry import Feature
-from store import member_notices, preferences
-from store.models import Member
+from store import member_notices, outbox
+from store.models import Member, MemberNotice
 
 log = logging.getLogger(__name__)
 JOB = "member-notices"
@@ -24,16 +24,12 @@ async def send_pending(bot: Bot, services: Services) -> int:
     """Send what is due (claimed under a lease, committed before any Bot API call); returns how many went out."""
     now = services.clock()
     async with services.db.session() as session:
-        claimed = await member_notices.claim(session, now=now)
-        held = await preferences.deferred_until(
-            session, member_ids={row.member_id for row in claimed}, defaults=services.prefs_defaults, now=now,
+        claimed = await outbox.claim_sendable(  # a member in quiet hours gets theirs when they end
+            session, MemberNotice, now=now, member_of=lambda row: row.member_id, defaults=services.prefs_defaults,
             tz=services.tz,
         )
         outgoing: list[tuple[int, int | None, str]] = []
         for row in claimed:
-            if row.member_id in held:  # quiet hours: goes out when they end
-                await member_notices.defer(session, notice_id=row.id, until=held[row.member_id])
-                continue
             member = await session.get(Member, row.member_id)
             chat_id = member.telegram_id if member is not None and member.active else None
             outgoing.append((row.id, chat_id, row.text))

@@ -23,8 +23,8 @@ from handlers import proposal_views as views
 from handlers import texts
 from handlers.context import BotApplication, BotContext, Services
 from handlers.maintenance import claim_job_run
-from store import preferences
-from store.models import Member
+from store import outbox, preferences
+from store.models import Member, ProposalNotification
 from store.proposals import photos, webhook
 from store.proposals import repository as repo
 from store.proposals.config import ProposalsConfig
@@ -54,16 +54,12 @@ async def send_pending(bot: Bot, services: Services) -> int:
     """Send the notification outbox (claimed under a lease, so a concurrent sender never doubles it)."""
     now = services.clock()
     async with services.db.session() as session:
-        claimed = await repo.claim_notifications(session, now=now)
-        held = await preferences.deferred_until(
-            session, member_ids={row.member_id for row in claimed}, defaults=services.prefs_defaults, now=now,
-            tz=services.tz,
+        claimed = await outbox.claim_sendable(  # a member in quiet hours gets theirs when they end
+            session, ProposalNotification, now=now, member_of=lambda row: row.member_id,
+            defaults=services.prefs_defaults, tz=services.tz,
         )
         outgoing: list[tuple[int, int | None, str, InlineKeyboardMarkup | None]] = []  # id, chat, text, buttons
         for row in claimed:
-            if row.member_id in held:  # quiet hours: goes out when they end
-                await repo.defer_notification(session, notification_id=row.id, until=held[row.member_id])
-                continue
             event = row.event
             proposal = await repo.get(session, proposal_id=event.proposal_id)
             member = await session.get(Member, row.member_id)

@@ -33,11 +33,6 @@ async def claim(session: AsyncSession, *, now: datetime, limit: int = 20, lease:
     return await outbox.claim(session, MemberNotice, now=now, lease=lease, limit=limit)
 
 
-async def defer(session: AsyncSession, *, notice_id: int, until: datetime) -> None:
-    """Hold a claimed notice back until ``until`` (the member's quiet hours) without counting an attempt."""
-    await outbox.defer(session, MemberNotice, row_id=notice_id, until=until)
-
-
 async def mark(session: AsyncSession, *, notice_id: int, now: datetime, error: str | None = None,
                give_up: bool = False) -> None:
     """Sent (no error), or failed: retried later with a growing pause, given up after MAX_ATTEMPTS."""

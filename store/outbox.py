@@ -8,12 +8,15 @@ the same rows at once never both take one; a sender that dies holds its rows onl
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import TypeVar
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from store import preferences
 from store.db import affected_rows
 from store.models.outbox import OutboxColumns
 
@@ -48,6 +51,23 @@ async def claim(session: AsyncSession, model: type[Row], *, now: datetime, lease
             await session.refresh(row)
             rows.append(row)
     return rows
+
+
+async def claim_sendable(session: AsyncSession, model: type[Row], *, now: datetime, member_of: Callable[[Row], int],
+                         defaults: preferences.PrefsDefaults, tz: ZoneInfo, lease: timedelta = LEASE,
+                         limit: int = 20) -> list[Row]:
+    """``claim``, then hold back every row whose member is in quiet hours now (``defer`` until they end, not
+    counted as an attempt): what is returned may be sent at once. Commit right after calling."""
+    claimed = await claim(session, model, now=now, lease=lease, limit=limit)
+    held = await preferences.deferred_until(session, member_ids={member_of(row) for row in claimed},
+                                            defaults=defaults, now=now, tz=tz)
+    sendable = []
+    for row in claimed:
+        if member_of(row) in held:
+            await defer(session, model, row_id=row.id, until=held[member_of(row)])
+        else:
+            sendable.append(row)
+    return sendable
 
 
 async def mark(session: AsyncSession, model: type[Row], *, row_id: int, now: datetime, error: str | None = None,

@@ -486,11 +486,6 @@ async def mark_notification(
     await outbox.mark(session, ProposalNotification, row_id=notification_id, now=now, error=error, give_up=give_up)
 
 
-async def defer_notification(session: AsyncSession, *, notification_id: int, until: datetime) -> None:
-    """Hold a claimed notification back (quiet hours) without counting it as an attempt."""
-    await outbox.defer(session, ProposalNotification, row_id=notification_id, until=until)
-
-
 async def pending_notifications(session: AsyncSession) -> int:
     return await outbox.pending_count(session, ProposalNotification)
 
