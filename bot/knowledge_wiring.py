@@ -23,6 +23,7 @@ def knowledge_config_from(settings: Settings) -> KnowledgeConfig:
         llm_base_url=settings.llm_base_url,
         llm_api_key=settings.llm_api_key,
         llm_model=settings.llm_model,
+        llm_rerank=settings.llm_rerank,
     )
 
 

@@ -50,6 +50,7 @@ class Settings(BaseSettings):
     llm_base_url: str | None = None
     llm_api_key: str | None = None
     llm_model: str | None = None
+    llm_rerank: bool = True
     starter_kb: bool = True
 
     # Micro-proposals (微建议); PROPOSAL_CATEGORIES is a JSON list or a comma-separated list

@@ -65,6 +65,9 @@ class KnowledgeConfig:
     llm_base_url: str | None = None
     llm_api_key: str | None = None
     llm_model: str | None = None
+    # With a chat model: when no clause answers directly, it picks the candidates offered from the
+    # ranker's ten best articles (knowledge.llm.LlmAnswerer.choose).
+    llm_rerank: bool = True
     synonyms_path: Path | None = None
     thresholds: Thresholds | None = None  # None: calibrated defaults for the chosen embedder
     collection_prefix: str = "kb"

@@ -21,6 +21,10 @@ log = logging.getLogger(__name__)
 CITATION_RE = re.compile(r"《([^》]{1,80})》\s*(第[一二三四五六七八九十百千零〇两\d]+条|总纲|序言|“[^”]{1,60}”)?")
 BRACKET_REF_RE = re.compile(r"\[(\d{1,2})\]")
 MAX_CLAUSE_CHARS = 1200
+CHOICE_CLAUSE_CHARS = 400  # per clause when choosing among candidates: ten clauses stay a short prompt
+CHOICE_RE = re.compile(r"\d{1,2}")
+MAX_CHOSEN = 3
+CHOICE_POOL = 10  # the ranker's best articles the model chooses the candidates from
 
 
 def make_chat_model(config: KnowledgeConfig) -> Any:
@@ -98,6 +102,42 @@ class LlmAnswerer:
             mode="llm",
             confidence=confidence,
         )
+
+    def choose(self, question: str, passages: list[Passage]) -> list[int] | None:
+        """Indices (into ``passages``) of the clauses the model says answer the question, best first, at most
+        three; [] when it says none does; None when it fails or replies with nothing usable (the caller keeps
+        the ranker's order). Only reorders what the member is offered: a confident answer is never made here.
+        """
+        from langchain_core.messages import HumanMessage, SystemMessage
+
+        if len(passages) < 2:
+            return None
+        clauses = "\n\n".join(
+            f"[{i}] {citation_for(p)}\n{p.text[:CHOICE_CLAUSE_CHARS]}" for i, p in enumerate(passages, start=1)
+        )
+        prompt = "\n\n".join([texts.LLM_CHOOSE_CLAUSES, clauses, texts.LLM_QUESTION.format(question=question)])
+        try:
+            messages = [SystemMessage(content=texts.LLM_CHOOSE_PROMPT), HumanMessage(content=prompt)]
+            reply = self.chat_model.invoke(messages)
+        except Exception as exc:  # network errors, timeouts: keep the ranker's order
+            log.warning("chat model failed while choosing candidates: %s", exc)
+            return None
+        content = reply.content if isinstance(reply.content, str) else str(reply.content)
+        return parse_choice(content, len(passages))
+
+
+def parse_choice(content: str, n: int) -> list[int] | None:
+    """The model's "3,1" as indices [2, 0]; "0" as []; numbers outside 1..n are ignored; None if nothing usable."""
+    numbers = [int(m) for m in CHOICE_RE.findall(content)]
+    if not numbers:
+        return None
+    chosen: list[int] = []
+    for number in numbers:
+        if 1 <= number <= n and number - 1 not in chosen:
+            chosen.append(number - 1)
+    if chosen:
+        return chosen[:MAX_CHOSEN]
+    return [] if all(number == 0 for number in numbers) else None
 
 
 def check_citations(text: str, passages: list[Passage]) -> tuple[str, list[Citation]]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
 import hashlib
 import logging
@@ -21,7 +22,7 @@ from knowledge.config import KnowledgeConfig
 from knowledge.embedders import Embedder, EmbedderUnavailable, make_embedder
 from knowledge.index.chroma_store import ChromaStore, collection_name, make_client
 from knowledge.live import LiveRevision, reopen_local_client
-from knowledge.llm import LlmAnswerer, make_chat_model
+from knowledge.llm import CHOICE_POOL, LlmAnswerer, make_chat_model
 from knowledge.loaders import LoaderError, iter_files, load
 from knowledge.models import Answer, Chunk, FileOutcome, IngestReport, Passage, SourceInfo
 from knowledge.ranking import DecisionModel
@@ -238,20 +239,39 @@ class KnowledgeBase:
     def answer(self, question: str, *, history: list[tuple[str, str]] | None = None, k: int = 5) -> Answer:
         """Answer from the knowledge base, or say plainly that it does not cover the question."""
         query = expand_followup(question, history, self.tokenizer)
-        retrieval = self.retrieve(query, k)
-        if self.llm is not None:
-            decision, confidence = decide(retrieval, self.config.resolved_thresholds)
-            if decision == "candidates":
-                return candidates_answer(retrieval, confidence, query)
-            if decision != "answer":
-                return refusal(retrieval, confidence, query)
+        if self.llm is None:
+            retrieval = self.retrieve(query, k)
+            return extractive_answer(question, retrieval, self.config.resolved_thresholds, self.tokenizer, query=query)
+        rerank = self.config.llm_rerank
+        retrieval = self.retrieve(query, max(k, CHOICE_POOL) if rerank else k)
+        decision, confidence = decide(retrieval, self.config.resolved_thresholds)
+        if decision == "candidates":
+            return candidates_answer(self._chosen(query, retrieval) if rerank else retrieval, confidence, query)
+        retrieval = dataclasses.replace(retrieval, passages=retrieval.passages[: max(k, 3)])
+        if decision == "answer":
             synthesised = self.llm.answer(question, retrieval.passages, history=history, confidence=confidence)
             if synthesised is not None:
                 synthesised.query = query
                 synthesised.support = retrieval.support
                 synthesised.probability = retrieval.probability
                 return synthesised
+        else:
+            return refusal(retrieval, confidence, query)
         return extractive_answer(question, retrieval, self.config.resolved_thresholds, self.tokenizer, query=query)
+
+    def _chosen(self, query: str, retrieval: Retrieval) -> Retrieval:
+        """The candidates the chat model says answer the question first, then the ranker's order.
+
+        The model only reorders what the member is offered as candidates; it never turns them into a
+        confident answer, which only the calibrated probability gives. No usable reply: unchanged."""
+        assert self.llm is not None
+        pool = retrieval.passages[:CHOICE_POOL]
+        chosen = self.llm.choose(query, pool)
+        if not chosen:
+            return retrieval
+        first = [pool[i] for i in chosen]
+        rest = [p for i, p in enumerate(retrieval.passages) if i not in chosen]
+        return dataclasses.replace(retrieval, passages=first + rest)
 
     async def asearch(self, question: str, k: int = 5) -> list[Passage]:
         return await asyncio.get_running_loop().run_in_executor(_ANSWER_THREADS, self.search, question, k)

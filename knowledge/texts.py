@@ -27,6 +27,13 @@ LLM_CONTEXT_HEADER = "条文："
 LLM_HISTORY_HEADER = "上一轮对话（仅供理解指代）：\n问：{question}\n答：{answer}"
 LLM_QUESTION = "委员的问题：{question}"
 LLM_DECLINE_MARKER = "知识库未涉及"
+# Reordering the candidates when no clause answers directly (knowledge.llm.LlmAnswerer.choose)
+LLM_CHOOSE_PROMPT = (
+    "你是政协委员履职助手的条文检索员。下面是编了号的条文和委员的问题。"
+    "请找出能直接回答这个问题的条文，只回答它们的编号，最相关的在前，最多三个，用逗号分隔，例如：3,1。"
+    "如果没有一条能回答，只回答：0。不要解释。"
+)
+LLM_CHOOSE_CLAUSES = "条文："
 
 # Evaluation / CLI
 EVAL_HEADER = "问题数 {n}：命中@1 {hit1:.3f}，命中@5 {hit5:.3f}，MRR {mrr:.3f}，拒答判断准确率 {refusal:.3f}"

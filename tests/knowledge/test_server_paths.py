@@ -27,6 +27,7 @@ from aiohttp import web
 from knowledge import texts
 from knowledge.config import KnowledgeConfig, Thresholds
 from knowledge.embedders import HashEmbedder, OpenAIEmbedder
+from knowledge.retrieval import Retrieval
 from knowledge.service import KnowledgeBase
 
 pytestmark = pytest.mark.real
@@ -331,3 +332,37 @@ def test_openai_compatible_chat_endpoint_keeps_only_retrieved_citations(
     assert "第三条 委员因故不能出席全体会议的" in user
     assert "某某条例" not in user and "第九十九条" not in user
     assert no_network == []  # nothing left 127.0.0.1
+
+
+def test_openai_compatible_chat_endpoint_chooses_the_candidates(
+    tmp_path: Path, regulation: Path, openai_server: Callable[[dict[str, Handler]], FakeOpenAI],
+    no_network: list[str],
+) -> None:
+    def chat(body: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "id": "chatcmpl-test", "object": "chat.completion", "created": 0, "model": body["model"],
+            "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": "3"}}],
+            "usage": {"prompt_tokens": 10, "completion_tokens": 1, "total_tokens": 11},
+        }
+
+    server = openai_server({"/v1/chat/completions": chat})
+    config = KnowledgeConfig(
+        persist_dir=tmp_path / "chroma", embedder="hash", thresholds=Thresholds(min_dense=0.1),
+        llm_base_url=server.base_url, llm_api_key="llm-key", llm_model="qwen-test",
+    )
+    kb = KnowledgeBase.open(config)
+    kb.ingest([regulation])
+    ranked = kb.search("委员缺席全体会议会怎样", k=10)
+    assert len(ranked) == 4
+
+    def undecided(question: str, k: int = 5) -> Retrieval:  # what the calibrated model says when unsure
+        return Retrieval(ranked[:k], 0.5, 0.5, 0.2, decision="candidates", probability=0.3)
+
+    kb.retrieve = undecided  # type: ignore[method-assign]
+    answer = kb.answer("委员缺席全体会议会怎样")
+    assert answer.mode == "candidates" and not answer.answered
+    assert [c.label for c in answer.candidates] == [ranked[2].label, ranked[0].label, ranked[1].label]
+    (path, _, body), = server.requests
+    assert path == "/v1/chat/completions"
+    assert body["messages"][0]["content"] == texts.LLM_CHOOSE_PROMPT
+    assert f"[3] 《{TITLE}》{ranked[2].label}\n" in body["messages"][1]["content"]
