@@ -248,15 +248,14 @@ class KnowledgeBase:
         if decision == "candidates":
             return candidates_answer(self._chosen(query, retrieval) if rerank else retrieval, confidence, query)
         retrieval = dataclasses.replace(retrieval, passages=retrieval.passages[: max(k, 3)])
-        if decision == "answer":
-            synthesised = self.llm.answer(question, retrieval.passages, history=history, confidence=confidence)
-            if synthesised is not None:
-                synthesised.query = query
-                synthesised.support = retrieval.support
-                synthesised.probability = retrieval.probability
-                return synthesised
-        else:
+        if decision != "answer":
             return refusal(retrieval, confidence, query)
+        synthesised = self.llm.answer(question, retrieval.passages, history=history, confidence=confidence)
+        if synthesised is not None:
+            synthesised.query = query
+            synthesised.support = retrieval.support
+            synthesised.probability = retrieval.probability
+            return synthesised
         return extractive_answer(question, retrieval, self.config.resolved_thresholds, self.tokenizer, query=query)
 
     def _chosen(self, query: str, retrieval: Retrieval) -> Retrieval:
