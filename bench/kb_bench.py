@@ -6,6 +6,7 @@ Question sets and corpora (vectors cached under --cache; each corpus is embedded
   stard     ../shared/stard/stard-dev.jsonl (624) over ../shared/stard/corpus (39 laws, 3,815 articles)
   visible   kb-samples/eval-visible.jsonl (27 + 3 out of corpus) over kb-samples/*.md
   devset    bench/kb_devset.jsonl over kb-samples/*.md + the starter guides (o*: out of corpus)
+  blind     bench/kb_cppcc_blind.jsonl (60 + 10 out of corpus, written blind from kb-samples) over kb-samples/*.md
   */lolo    every answerable question asked of the corpus without the laws that answer it
             (leave-one-law-out): out-of-corpus questions nobody wrote to be out of corpus
 

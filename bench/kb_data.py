@@ -27,6 +27,7 @@ from knowledge.starter import STARTER_DIR
 
 REPO = Path(__file__).resolve().parents[1]
 DEVSET = Path(__file__).with_name("kb_devset.jsonl")
+BLIND = Path(__file__).with_name("kb_cppcc_blind.jsonl")
 DEFAULT_CACHE = REPO / "data" / "bench-cache"
 DEFAULT_SHARED = Path(os.environ.get("CPPCC_SHARED_DIR", REPO / ".." / "shared"))
 CANDIDATES = Thresholds().rank_candidates  # per retriever, before the union (as the product fetches)
@@ -147,6 +148,7 @@ def load_sets(shared: Path) -> dict[str, list[EvalItem]]:
         "stard": load_eval(shared / "stard" / "stard-dev.jsonl"),
         "visible": load_eval(shared / "kb-samples" / "eval-visible.jsonl"),
         "devset": load_eval(DEVSET),
+        "blind": load_eval(BLIND),
     }
 
 

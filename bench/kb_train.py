@@ -3,7 +3,8 @@
     .venv/bin/python -m bench.kb_train [--shared ../shared] [--cache data/bench-cache] [--out knowledge/ranker.json]
 
 Data: STARD dev questions over ../shared/stard/corpus (624), the visible CPPCC set over kb-samples/*.md
-(27 + 3 out of corpus) and our dev set over kb-samples + starter guides (bench/kb_devset.jsonl).
+(27 + 3 out of corpus), our dev set over kb-samples + starter guides (bench/kb_devset.jsonl) and the
+CPPCC questions written blind from kb-samples (bench/kb_cppcc_blind.jsonl, 60 + 10) over kb-samples/*.md.
 Out-of-corpus rows are made by leaving the gold laws out (leave-one-law-out): the question is asked of
 the corpus without the laws that answer it.
 
@@ -50,6 +51,7 @@ from knowledge.ranking import (
     LinearModel,
     association_column,
     calibration_features,
+    decide_mode,
     expected_calibration_error,
     fit_listwise,
     fit_logistic,
@@ -60,6 +62,7 @@ from knowledge.retrieval import HybridRetriever
 
 K_FOLDS = 5
 ASSOC = RANK_FEATURES.index("assoc")
+QUANTITY_GAP = RANK_FEATURES.index("quantity_gap")
 # Weight of a CPPCC question relative to a STARD one in the calibrator (they are 10x fewer and the
 # committee's own corpus is the one members use).
 CPPCC_WEIGHT = 4.0
@@ -72,7 +75,7 @@ MAX_OOC_CONFIDENT = 0.06
 class Row:
     """One question asked of one corpus (in-corpus, or with its gold laws left out), with its candidates."""
 
-    set: str  # stard | visible | devset
+    set: str  # stard | visible | devset | blind
     variant: str  # in | ooc
     item: EvalItem
     ids: list[str]
@@ -307,12 +310,16 @@ def choose_thresholds(rows: Sequence[Row]) -> tuple[float, float]:
     cppcc_ooc = [r for r in rows if not r.answerable and r.cppcc]
     answer = 0.99
     for t in grid:
-        confident = [r for r in answerable if r.prob >= t]
+
+        def answers(r: Row, t: float = float(t)) -> bool:
+            return decide_mode(r.prob, t, 0.0, quantity_gap=_quantity_gap(r)) == "answer"
+
+        confident = [r for r in answerable if answers(r)]
         if confident and sum(r.top_is_gold for r in confident) / len(confident) < MIN_PRECISION:
             continue
-        if stard_ooc and sum(r.prob >= t for r in stard_ooc) / len(stard_ooc) > MAX_OOC_CONFIDENT:
+        if stard_ooc and sum(answers(r) for r in stard_ooc) / len(stard_ooc) > MAX_OOC_CONFIDENT:
             continue
-        if any(r.prob >= t for r in cppcc_ooc):
+        if any(answers(r) for r in cppcc_ooc):
             continue
         answer = float(t)
         break
@@ -359,7 +366,7 @@ def decision_figures(rows: Sequence[Row], t_answer: float, t_cand: float) -> Fig
     answerable = [r for r in rows if r.answerable]
     figures = ranking_figures([r.rank_of_gold(r.order) for r in answerable])
     scope = answerable or list(rows)
-    modes = ["answer" if r.prob >= t_answer else "candidates" if r.prob >= t_cand else "refusal" for r in scope]
+    modes = [decide_mode(r.prob, t_answer, t_cand, quantity_gap=_quantity_gap(r)) for r in scope]
     confident = [r for r, m in zip(scope, modes, strict=True) if m == "answer"]
     shown = 0
     for r, m in zip(scope, modes, strict=True):
@@ -377,6 +384,10 @@ def decision_figures(rows: Sequence[Row], t_answer: float, t_cand: float) -> Fig
         figures.shown = shown / n
     figures.ece = expected_calibration_error([r.prob for r in scope], [int(r.top_is_gold) for r in scope])
     return figures
+
+
+def _quantity_gap(row: Row) -> bool:
+    return bool(row.order) and bool(row.features[row.order[0], QUANTITY_GAP])
 
 
 def row_groups(rows: Sequence[Row]) -> dict[str, list[Row]]:
@@ -411,6 +422,7 @@ def train(
         rows = build_rows("stard", sets["stard"], stard, qv)
         rows += build_rows("visible", sets["visible"], cppcc, qv, base_exclude=starter_sources())
         rows += build_rows("devset", sets["devset"], cppcc, qv)
+        rows += build_rows("blind", sets["blind"], cppcc, qv, base_exclude=starter_sources())
         qv.save()
         with features_file.open("wb") as fh:
             pickle.dump(rows, fh)
@@ -425,7 +437,10 @@ def train(
     ranker = fit_ranker(rows, share)
     calibrator = fit_calibrator(rows)
     info: dict[str, object] = {
-        "trained_on": "stard-dev (624) over stard/corpus, eval-visible over kb-samples, bench/kb_devset.jsonl",
+        "trained_on": (
+            "stard-dev (624) over stard/corpus; eval-visible and bench/kb_cppcc_blind.jsonl over kb-samples; "
+            "bench/kb_devset.jsonl over kb-samples + starter guides"
+        ),
         "folds": f"{K_FOLDS} folds by gold article; out-of-corpus rows by leaving the gold laws out",
         "thresholds": {"answer": t_answer, "candidates": t_cand},
         "cv": {name: decision_figures(group, t_answer, t_cand).to_json() for name, group in row_groups(rows).items()},
@@ -435,7 +450,7 @@ def train(
         model.save(out)
         if verbose:
             print(f"wrote {out} ({len(associations)} associated terms); thresholds {t_answer} / {t_cand}")
-    return rows, model, {"stard": stard, "visible": cppcc, "devset": cppcc}, qv
+    return rows, model, {"stard": stard, "visible": cppcc, "devset": cppcc, "blind": cppcc}, qv
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -117,12 +117,8 @@ class DecisionModel:
     def probability(self, features: np.ndarray) -> float:
         return float(sigmoid(self.calibrator.score(features.reshape(1, -1)))[0])
 
-    def decide(self, probability: float) -> Decision:
-        if probability >= self.answer_threshold:
-            return "answer"
-        if probability >= self.candidate_threshold:
-            return "candidates"
-        return "refusal"
+    def decide(self, probability: float, *, quantity_gap: bool = False) -> Decision:
+        return decide_mode(probability, self.answer_threshold, self.candidate_threshold, quantity_gap=quantity_gap)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -151,6 +147,21 @@ class DecisionModel:
 
     def save(self, path: Path) -> None:
         path.write_text(json.dumps(self.to_json(), ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+
+
+def decide_mode(probability: float, answer: float, candidates: float, *, quantity_gap: bool = False) -> Decision:
+    """The three-way decision from the calibrated probability and the two thresholds.
+
+    ``quantity_gap``: the question asks for a number and the top passage states none. Such a passage is
+    never quoted as the answer, whatever the probability (it may still be offered as a candidate): the
+    case is too rare in any training set for the calibrator to learn it (a dozen rows), and a confidently
+    quoted clause that does not give the number asked for (say, a deadline staff have not filled in yet)
+    is the failure members trust least."""
+    if probability >= answer and not quantity_gap:
+        return "answer"
+    if probability >= candidates:
+        return "candidates"
+    return "refusal"
 
 
 def sigmoid(x: np.ndarray) -> np.ndarray:

@@ -434,7 +434,7 @@ class HybridRetriever:
             states_quantity=not bool(first[idx["quantity_gap"]]),
             dense_scores=cands.dense_scores,
             lexical_scores=cands.lexical_scores,
-            decision=self.model.decide(probability),
+            decision=self.model.decide(probability, quantity_gap=bool(first[idx["quantity_gap"]])),
             probability=probability,
         )
 

@@ -10,8 +10,10 @@ import pytest
 from knowledge import texts
 from knowledge.aliases import AliasNormalizer
 from knowledge.answering import has_evidence
+from knowledge.chunking import chunk_document
 from knowledge.config import KnowledgeConfig, Thresholds
 from knowledge.embedders import HashEmbedder
+from knowledge.loaders import load
 from knowledge.models import Passage
 from knowledge.retrieval import Retrieval
 from knowledge.service import KnowledgeBase
@@ -19,6 +21,7 @@ from knowledge.starter import STARTER_DIR
 from knowledge.tokenize import Tokenizer, asks_quantity, salient_terms, states_quantity
 
 DEVSET = Path(__file__).resolve().parents[2] / "bench" / "kb_devset.jsonl"
+BLIND = DEVSET.with_name("kb_cppcc_blind.jsonl")
 
 GUIDE = """标题：委员服务指南 | 发布机关：本委员会办公室
 
@@ -121,4 +124,26 @@ def test_devset_is_well_formed() -> None:
     for row in guide:
         text = (STARTER_DIR / row["doc"]).read_text(encoding="utf-8")
         assert f"## {row['article']}" in text
+        assert all(keyword in text for keyword in row["answer_keywords"]), row["id"]
+
+
+def test_blind_cppcc_set_is_well_formed(sample_docs: list[Path]) -> None:
+    """bench/kb_cppcc_blind.jsonl: each gold label is an article of the chunked document, and every answer
+    keyword is in it (or in an ``also`` article); x* rows are out of corpus."""
+    rows = [json.loads(line) for line in BLIND.read_text(encoding="utf-8").splitlines() if line.strip()]
+    assert len({r["id"] for r in rows}) == len(rows) == 70
+    text_of: dict[tuple[str, str], str] = {}
+    for path in sample_docs:
+        for chunk in chunk_document(load(path)):
+            if chunk.article:
+                key = (path.name, chunk.article)
+                text_of[key] = text_of.get(key, "") + chunk.text
+    ooc = [r for r in rows if r["doc"] is None]
+    assert len(ooc) == 10 and all(r["id"].startswith("x") for r in ooc)
+    for row in rows:
+        if row["doc"] is None:
+            continue
+        golds = [(row["doc"], row["article"]), *(tuple(g) for g in row.get("also", []))]
+        assert all(g in text_of for g in golds), row["id"]
+        text = "".join(text_of[g] for g in golds)
         assert all(keyword in text for keyword in row["answer_keywords"]), row["id"]

@@ -65,8 +65,11 @@ def test_shipped_model_matches_the_code_and_was_cross_validated() -> None:
     assert model.decide(model.answer_threshold) == "answer"
     assert model.decide((model.answer_threshold + model.candidate_threshold) / 2) in ("candidates", "answer")
     assert model.decide(0.0) == "refusal"
+    # a passage that states no number is never the answer to "多久/几" (offered as a candidate instead)
+    assert model.decide(1.0, quantity_gap=True) == "candidates"
+    assert model.decide(0.0, quantity_gap=True) == "refusal"
     cv = model.info["cv"]
-    assert {"stard/answerable", "stard/lolo", "visible/answerable"} <= set(cv)
+    assert {"stard/answerable", "stard/lolo", "visible/answerable", "blind/answerable", "blind/ooc"} <= set(cv)
     data = json.loads(DEFAULT_MODEL.read_text(encoding="utf-8"))
     assert DecisionModel.from_json(data).to_json() == data
 
