@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -21,11 +22,13 @@ from bot.settings import Settings
 from handlers import proposal_jobs
 from handlers import texts as bot_texts
 from handlers.broadcast import run_due
+from handlers.broadcast_sender import BroadcastConfig
 from handlers.console import ConsoleLinks
 from handlers.context import BotApplication, Services
 from knowledge.embedders import HashEmbedder
 from knowledge.service import KnowledgeBase
 from store import members as members_repo
+from store import preferences
 from store.models import Member
 from store.proposals import repository as proposals_repo
 from store.types import utcnow
@@ -38,6 +41,7 @@ pytestmark = pytest.mark.real
 
 DOC = ("# 委员履职手册\n\n## 第一章 总则\n\n第一条 委员每年应当提交至少一件提案。\n\n"
        "第二条 委员因故不能出席会议，应当向办公室请假。\n\n第三条 委员应当参加学习和培训。\n")
+NO_QUIET_HOURS = "00:00-00:00"  # QUIET_HOURS_DEFAULT for none
 LINK = re.compile(r"(http://127\.0\.0\.1:\d+/console/login\?t=\S+)")
 
 
@@ -69,8 +73,15 @@ async def console_process(settings: Settings, services: Services) -> AsyncIterat
         await _wait_until_serving(base, proc)
         services.configs.replace(ConsoleLinks(base_url=base))  # the bot's /console links point at it
         # The console runs in another process on the wall clock, and a link expires 10 minutes after the bot
-        # issued it: both sides must read the same clock. Nothing in this test depends on the hour.
+        # issued it: both sides must read the same clock. The wall clock may be inside the default quiet
+        # hours (22:00-08:00 Shanghai), which would hold back what the bot sends members: none here, as in the
+        # console process (``cli_env``).
         services.clock = utcnow
+        start, end = preferences.parse_window(NO_QUIET_HOURS)
+        services.prefs_defaults = replace(services.prefs_defaults, quiet_start=start, quiet_end=end)
+        broadcast = services.config(BroadcastConfig)
+        services.configs.replace(replace(broadcast, defaults=replace(broadcast.defaults, quiet_start=start,
+                                                                     quiet_end=end)))
         yield base
     finally:
         await proc.stop()
