@@ -310,16 +310,12 @@ def choose_thresholds(rows: Sequence[Row]) -> tuple[float, float]:
     cppcc_ooc = [r for r in rows if not r.answerable and r.cppcc]
     answer = 0.99
     for t in grid:
-
-        def answers(r: Row, t: float = float(t)) -> bool:
-            return decide_mode(r.prob, t, 0.0, quantity_gap=_quantity_gap(r)) == "answer"
-
-        confident = [r for r in answerable if answers(r)]
+        confident = [r for r in answerable if _answers(r, t)]
         if confident and sum(r.top_is_gold for r in confident) / len(confident) < MIN_PRECISION:
             continue
-        if stard_ooc and sum(answers(r) for r in stard_ooc) / len(stard_ooc) > MAX_OOC_CONFIDENT:
+        if stard_ooc and sum(_answers(r, t) for r in stard_ooc) / len(stard_ooc) > MAX_OOC_CONFIDENT:
             continue
-        if any(answers(r) for r in cppcc_ooc):
+        if any(_answers(r, t) for r in cppcc_ooc):
             continue
         answer = float(t)
         break
@@ -388,6 +384,11 @@ def decision_figures(rows: Sequence[Row], t_answer: float, t_cand: float) -> Fig
 
 def _quantity_gap(row: Row) -> bool:
     return bool(row.order) and bool(row.features[row.order[0], QUANTITY_GAP])
+
+
+def _answers(row: Row, t_answer: float) -> bool:
+    """A confident answer at this answer threshold (the candidates threshold does not matter here)."""
+    return decide_mode(row.prob, float(t_answer), 0.0, quantity_gap=_quantity_gap(row)) == "answer"
 
 
 def row_groups(rows: Sequence[Row]) -> dict[str, list[Row]]:

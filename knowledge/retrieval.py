@@ -423,6 +423,7 @@ class HybridRetriever:
         passages = [self.passage(cands.ids[i], float(scores[i])) for i in top]
         idx = {name: i for i, name in enumerate(RANK_FEATURES)}
         first = cands.features[top[0]]
+        quantity_gap = bool(first[idx["quantity_gap"]])
         return Retrieval(
             passages=passages,
             dense_top=dense_hits[0][1] if dense_hits else None,
@@ -431,10 +432,10 @@ class HybridRetriever:
             support=float(first[idx["support"]]),
             salient=cands.salient,
             asks_quantity=asks_quantity(question),
-            states_quantity=not bool(first[idx["quantity_gap"]]),
+            states_quantity=not quantity_gap,
             dense_scores=cands.dense_scores,
             lexical_scores=cands.lexical_scores,
-            decision=self.model.decide(probability, quantity_gap=bool(first[idx["quantity_gap"]])),
+            decision=self.model.decide(probability, quantity_gap=quantity_gap),
             probability=probability,
         )
 
