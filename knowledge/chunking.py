@@ -6,17 +6,20 @@ import re
 from dataclasses import dataclass, field
 
 from knowledge.loaders import LoadedDocument
-from knowledge.models import Chunk
+from knowledge.models import Chunk, indexed_text
 
 _NUM = r"[一二三四五六七八九十百千零〇两\d]+"
 # "第一百二十条之一" (articles inserted by amendment) is its own article, not a second 第一百二十条.
 ARTICLE_RE = re.compile(rf"^(第{_NUM}条(?:之{_NUM})?)(?:[\s\u3000]+|(?=[\u4e00-\u9fff（(]))")
 CHAPTER_RE = re.compile(rf"^第{_NUM}[编章](?:[\s\u3000]|$)")
 SECTION_RE = re.compile(rf"^第{_NUM}节(?:[\s\u3000]|$)")
+ARTICLE_LABEL_RE = re.compile(rf"第{_NUM}条(?:之{_NUM})?")
 HEADING_RE = re.compile(r"^(#{1,6})\s+(.*)$")
 COMMENT_RE = re.compile(r"<!--.*?-->", re.DOTALL)
 SENTENCE_RE = re.compile(r"[^。！？!?；;\n]*(?:[。！？!?；;]+[”’」』）)]*|\n|$)")
 
+CLAUSE_SPLIT_RE = re.compile(r"(?<=[。；;])|\n")
+MIN_CLAUSE_CHARS = 6  # shorter pieces ("（一）", a lone "但是：") carry no meaning of their own
 MAX_ARTICLE_CHARS = 700  # longer articles are split on sentence boundaries
 PROSE_TARGET_CHARS = 450  # prose chunks gather paragraphs up to about this size
 PROSE_MAX_CHARS = 700
@@ -62,6 +65,24 @@ def _clean_heading(text: str) -> str:
 
 def split_sentences(text: str) -> list[str]:
     return [s for s in (m.group(0).strip() for m in SENTENCE_RE.finditer(text)) if s]
+
+
+def clauses(text: str) -> list[str]:
+    """The sentences and items of an article body (split after 。/；/; and at line ends), each at least
+    ``MIN_CLAUSE_CHARS`` long; ``[]`` when the body is a single clause (the article's own vector covers it)."""
+    pieces = [piece.strip() for piece in CLAUSE_SPLIT_RE.split(text)]
+    kept = [piece for piece in pieces if len(piece) >= MIN_CLAUSE_CHARS]
+    return kept if len(kept) > 1 else []
+
+
+def clause_texts(chunk: Chunk) -> list[str]:
+    """What is embedded for each clause of a numbered article (第X条, every part of a long one): the clause
+    under the chunk's "title | chapter | article" header. Prose sections and preambles get none: a guide
+    section's sentences would reward any section that merely mentions the question's term."""
+    if not chunk.article or not ARTICLE_LABEL_RE.fullmatch(chunk.article):
+        return []
+    body = ARTICLE_RE.sub("", chunk.text, count=1)
+    return [indexed_text(chunk.title, chunk.chapter, chunk.label, clause) for clause in clauses(body)]
 
 
 def _pack(pieces: list[str], limit: int, joiner: str = "") -> list[str]:

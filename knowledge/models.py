@@ -148,6 +148,7 @@ class FileOutcome:
     embedded: int = 0
     reused: int = 0
     removed: int = 0
+    clauses: int = 0  # clause vectors embedded (sentences and items of numbered articles)
     error: str | None = None
 
 
@@ -180,6 +181,10 @@ class IngestReport:
     @property
     def removed(self) -> int:
         return sum(f.removed for f in self.ingested)
+
+    @property
+    def clauses(self) -> int:
+        return sum(f.clauses for f in self.ingested)
 
 
 @dataclass(frozen=True)

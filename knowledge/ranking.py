@@ -44,6 +44,8 @@ RANK_FEATURES: tuple[str, ...] = (
     "is_article",  # a numbered article (第X条), not a preamble or prose section
     "quantity_gap",  # the question asks for a number and the passage states none
     "doc_vote",  # share of the candidates' reciprocal-rank mass (k = 60) on the passage's document
+    "clause_cos",  # best cosine of one of the passage's clauses (numbered articles), else dense_cos
+    "clause_gap",  # best clause_cos among the candidates minus this one
 )
 
 # Features of a question's best candidate, for the calibrated probability.

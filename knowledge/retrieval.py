@@ -15,7 +15,7 @@ from knowledge.chunking import ARTICLE_RE
 from knowledge.config import Thresholds
 from knowledge.embedders import Embedder, EmbedderUnavailable
 from knowledge.index.bm25 import BM25Index
-from knowledge.index.chroma_store import StoredChunk
+from knowledge.index.chroma_store import ClauseVectors, StoredChunk
 from knowledge.models import Passage
 from knowledge.ranking import RANK_FEATURES, Decision, DecisionModel, association_column, calibration_features
 from knowledge.tokenize import Tokenizer, asks_quantity, normalize_text, salient_terms, states_quantity
@@ -91,6 +91,7 @@ class HybridRetriever:
         chunks: list[StoredChunk] | None = None,
         model: DecisionModel | None = None,
         vectors: np.ndarray | None = None,
+        clauses: ClauseVectors | None = None,
     ) -> None:
         self.store = store
         self.model = model
@@ -104,12 +105,18 @@ class HybridRetriever:
                 chunks, vectors = store.mirror()
             else:
                 chunks = store.all_chunks() if store is not None and hasattr(store, "all_chunks") else []
-        self.reload(chunks, vectors)
+            if clauses is None and store is not None and hasattr(store, "clause_mirror"):
+                clauses = store.clause_mirror()
+        self.reload(chunks, vectors, clauses)
 
-    def reload(self, chunks: list[StoredChunk], vectors: np.ndarray | None = None) -> None:
+    def reload(
+        self, chunks: list[StoredChunk], vectors: np.ndarray | None = None, clauses: ClauseVectors | None = None
+    ) -> None:
         """Rebuild the BM25 index and the per-chunk data of the ranking features from the given stored chunks
         (Chroma stays the source of truth). ``vectors``: their stored embeddings, one row per chunk (the store's
-        ``mirror``), so candidates outside the dense hits need no round trip; None: asked of the store."""
+        ``mirror``), so candidates outside the dense hits need no round trip; None: asked of the store.
+        ``clauses``: the stored clause vectors (the store's ``clause_mirror``); those of chunks not given are
+        left out, so one set serves any subset of the chunks."""
         self.chunks = chunks
         self.by_id = {sc.id: sc for sc in chunks}
         self.position = {sc.id: i for i, sc in enumerate(chunks)}
@@ -126,6 +133,46 @@ class HybridRetriever:
             doc_len[sc.chunk.source] = max(doc_len.get(sc.chunk.source, 0), sc.chunk.ordinal + 1)
         self.doc_len = doc_len
         self._prepare_chunk_features(chunks)
+        self._prepare_clauses(clauses)
+
+    def _prepare_clauses(self, clauses: ClauseVectors | None) -> None:
+        """Clause rows grouped by owning chunk: chunk ``p``'s clauses are rows ``start[p]:end[p]``."""
+        n = len(self.chunks)
+        self._clause_start = np.zeros(n, dtype=np.int64)
+        self._clause_end = np.zeros(n, dtype=np.int64)
+        self._clause_matrix: np.ndarray | None = None
+        if clauses is None or not len(clauses):
+            return
+        owned = [(self.position[owner], i) for i, owner in enumerate(clauses.owners) if owner in self.position]
+        if not owned:
+            return
+        owned.sort()
+        owner_pos = np.fromiter((p for p, _ in owned), dtype=np.int64, count=len(owned))
+        self._clause_matrix = np.ascontiguousarray(clauses.matrix[[i for _, i in owned]], dtype=np.float32)
+        self._clause_start = np.searchsorted(owner_pos, np.arange(n), side="left").astype(np.int64)
+        self._clause_end = np.searchsorted(owner_pos, np.arange(n), side="right").astype(np.int64)
+
+    @property
+    def clause_count(self) -> int:
+        return 0 if self._clause_matrix is None else len(self._clause_matrix)
+
+    def clause_cosines(self, positions: Sequence[int], vector: np.ndarray, own: np.ndarray) -> np.ndarray:
+        """Per chunk position, the best cosine of one of its clauses to the query; ``own`` (the chunk's own
+        cosine) where it has no clauses. One matrix product over the candidates' clauses only."""
+        best = np.asarray(own, dtype=np.float64).copy()
+        if self._clause_matrix is None or not len(positions):
+            return best
+        pos = np.asarray(positions, dtype=np.int64)
+        starts, ends = self._clause_start[pos], self._clause_end[pos]
+        counts = ends - starts
+        has = counts > 0
+        if not has.any():
+            return best
+        rows = np.concatenate([np.arange(s, e) for s, e in zip(starts[has], ends[has], strict=True)])
+        scores = self._clause_matrix[rows] @ np.asarray(vector, dtype=np.float32)
+        offsets = np.concatenate(([0], np.cumsum(counts[has])[:-1]))
+        best[has] = np.maximum.reduceat(scores, offsets)
+        return best
 
     def _prepare_chunk_features(self, chunks: list[StoredChunk]) -> None:
         """Per chunk (by position), what the ranking features read of it alone: computed once per load."""
@@ -386,6 +433,9 @@ class HybridRetriever:
         if quantity:
             features[:, 14] = [float(not self._body_states_quantity(p)) for p in positions]
         features[:, 15] = [by_doc[source] / total_rrf for source in sources]
+        clause_cos = self.clause_cosines(positions, vector, cos)
+        features[:, 16] = clause_cos
+        features[:, 17] = clause_cos.max() - clause_cos
         return CandidateSet(ids, features, salient, dense_scores, lexical_scores)
 
     def rank(self, cands: CandidateSet) -> tuple[list[int], np.ndarray, float]:

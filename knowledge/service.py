@@ -17,7 +17,7 @@ import numpy as np
 
 from knowledge.aliases import AliasNormalizer
 from knowledge.answering import candidates_answer, decide, expand_followup, extractive_answer, refusal
-from knowledge.chunking import chunk_document
+from knowledge.chunking import chunk_document, clause_texts
 from knowledge.config import KnowledgeConfig
 from knowledge.embedders import Embedder, EmbedderUnavailable, make_embedder
 from knowledge.index.chroma_store import ChromaStore, collection_name, make_client
@@ -101,6 +101,7 @@ class KnowledgeBase:
             chunks,
             model=self.model,
             vectors=vectors,
+            clauses=self.store.clause_mirror(),
         )
 
     def refresh(self) -> bool:
@@ -176,14 +177,54 @@ class KnowledgeBase:
             self.store.update_metadata([c for c, _ in kept_pairs], [ch for _, ch in kept_pairs])
         if stale:
             self.store.delete(sorted(stale))
+        outcome.clauses = self._embed_clauses(new_pairs, kept_pairs)
         outcome.chunks = len(chunks)
         outcome.embedded = len(new_pairs)
         outcome.reused = len(kept_pairs)
         outcome.removed = len(stale)
 
-    def add_chunks(self, chunks: Sequence[Chunk], vectors: np.ndarray) -> None:
-        """Bulk-load precomputed vectors (benchmarks, migrations); the caller vouches for them."""
-        self.store.upsert(chunk_ids(chunks), list(chunks), vectors)
+    def _embed_clauses(self, new_pairs: Sequence[tuple[str, Chunk]], kept_pairs: Sequence[tuple[str, Chunk]]) -> int:
+        """Embed the clauses of new chunks, and of kept chunks that have none stored (an index built before
+        clauses were embedded gets them on its next ingest); returns how many were embedded."""
+        if self.embedder is None:
+            return 0  # lexical fallback: new chunks already failed the file; kept ones wait for a model
+        kept_with = self.store.chunks_with_clauses([cid for cid, _ in kept_pairs]) if kept_pairs else set()
+        owners: list[str] = []
+        texts: list[str] = []
+        for cid, chunk in [*new_pairs, *((c, ch) for c, ch in kept_pairs if c not in kept_with)]:
+            for text in clause_texts(chunk):
+                owners.append(cid)
+                texts.append(text)
+        if not texts:
+            return 0
+        self.store.upsert_clauses(owners, texts, self.embedder.embed_passages(texts))
+        return len(texts)
+
+    def add_chunks(
+        self,
+        chunks: Sequence[Chunk],
+        vectors: np.ndarray,
+        clause_vectors: Sequence[np.ndarray | None] | None = None,
+    ) -> None:
+        """Bulk-load precomputed vectors (benchmarks, migrations); the caller vouches for them.
+        ``clause_vectors[i]``: the vectors of ``clause_texts(chunks[i])``, one row per clause (None: none)."""
+        ids = chunk_ids(chunks)
+        self.store.upsert(ids, list(chunks), vectors)
+        if clause_vectors is not None:
+            owners: list[str] = []
+            texts: list[str] = []
+            rows: list[np.ndarray] = []
+            for cid, chunk, matrix in zip(ids, chunks, clause_vectors, strict=True):
+                own = clause_texts(chunk)
+                if matrix is None or not own:
+                    continue
+                if len(matrix) != len(own):
+                    raise ValueError(f"{len(matrix)} clause vectors for {len(own)} clauses of {cid}")
+                owners += [cid] * len(own)
+                texts += own
+                rows.append(np.asarray(matrix, dtype=np.float32))
+            if rows:
+                self.store.upsert_clauses(owners, texts, np.vstack(rows))
         self._reload_from_store(reopen=False)
         self.live.bump()
 

@@ -37,12 +37,14 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
                         "embedded": f.embedded,
                         "reused": f.reused,
                         "removed": f.removed,
+                        "clauses": f.clauses,
                         "error": f.error,
                     }
                     for f in report.files
                 ],
                 "chunks": report.chunks,
                 "embedded": report.embedded,
+                "clauses": report.clauses,
             }
         )
     else:
@@ -50,7 +52,10 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
             if f.error:
                 print(f"skipped  {f.path}: {f.error}", file=sys.stderr)
             else:
-                print(f"ingested {f.source}: {f.chunks} chunks ({f.embedded} embedded, {f.reused} unchanged)")
+                print(
+                    f"ingested {f.source}: {f.chunks} chunks ({f.embedded} embedded, {f.reused} unchanged, "
+                    f"{f.clauses} clauses embedded)"
+                )
         print(f"{len(report.ingested)} files ingested, {len(report.skipped)} skipped, {report.chunks} chunks")
     if kb.embedder is None:
         print("warning: embedding model unavailable; nothing could be embedded", file=sys.stderr)

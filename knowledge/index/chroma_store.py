@@ -21,6 +21,33 @@ class StoredChunk:
     chunk: Chunk
 
 
+@dataclass(frozen=True)
+class ClauseVectors:
+    """The stored clause embeddings: row ``i`` of ``matrix`` is a clause of the chunk ``owners[i]``."""
+
+    owners: list[str]
+    matrix: np.ndarray
+
+    @classmethod
+    def empty(cls, dim: int = 0) -> ClauseVectors:
+        return cls([], np.zeros((0, dim), dtype=np.float32))
+
+    def __len__(self) -> int:
+        return len(self.owners)
+
+    def by_owner(self) -> dict[str, np.ndarray]:
+        """Each owning chunk's clause rows, in stored order."""
+        rows: dict[str, list[int]] = {}
+        for i, owner in enumerate(self.owners):
+            rows.setdefault(owner, []).append(i)
+        return {owner: self.matrix[index] for owner, index in rows.items()}
+
+
+def clause_collection_name(name: str) -> str:
+    """The clause collection beside a chunk collection (Chroma names are at most 63 characters)."""
+    return f"{name[:57]}-cl"
+
+
 def collection_name(prefix: str, embedder_id: str) -> str:
     """ASCII-only, Chroma-valid collection name for one embedder (vectors of one space)."""
     name = re.sub(r"[^A-Za-z0-9._-]", "-", f"{prefix}_{embedder_id}").strip("-._")
@@ -53,6 +80,13 @@ class ChromaStore:
         self.collection = client.get_or_create_collection(
             name=name,
             embedding_function=self.embedding_function,  # never Chroma's downloading default
+            metadata={"hnsw:space": "cosine", "embedder": embedder_id},
+        )
+        # The sentences and items of longer articles, each embedded on its own (metadata ``chunk``: the
+        # owning chunk's id); the ranker reads the best clause's cosine beside the article's own.
+        self.clauses = client.get_or_create_collection(
+            name=clause_collection_name(name),
+            embedding_function=self.embedding_function,
             metadata={"hnsw:space": "cosine", "embedder": embedder_id},
         )
         try:
@@ -88,6 +122,58 @@ class ChromaStore:
         matrix = np.vstack(rows)
         return out, matrix if len(matrix) == len(out) else None
 
+    def clause_mirror(self, page: int = 5000) -> ClauseVectors:
+        """Every stored clause vector with its owning chunk's id, in id order (clause ``n`` of a chunk
+        after clause ``n - 1``)."""
+        rows: list[np.ndarray] = []
+        keyed: list[tuple[str, int]] = []
+        offset = 0
+        while True:
+            got = self.clauses.get(include=["metadatas", "embeddings"], limit=page, offset=offset)
+            ids = got["ids"]
+            for meta in got["metadatas"] or []:
+                meta = dict(meta or {})
+                keyed.append((str(meta.get("chunk", "")), int(meta.get("n", 0))))
+            if ids:
+                rows.append(np.asarray(got["embeddings"], dtype=np.float32).reshape(len(ids), -1))
+            if len(ids) < page:
+                break
+            offset += page
+        if not rows:
+            return ClauseVectors.empty()
+        matrix = np.vstack(rows)
+        order = sorted(range(len(keyed)), key=keyed.__getitem__)
+        owners = [keyed[i][0] for i in order]
+        return ClauseVectors(owners, matrix[order])
+
+    def chunks_with_clauses(self, ids: Sequence[str]) -> set[str]:
+        """Which of these chunks have clause vectors stored."""
+        found: set[str] = set()
+        ids = list(ids)
+        for start in range(0, len(ids), self._batch):
+            got = self.clauses.get(where={"chunk": {"$in": ids[start : start + self._batch]}}, include=["metadatas"])
+            found.update(str(dict(meta or {}).get("chunk", "")) for meta in got["metadatas"] or [])
+        return found
+
+    def upsert_clauses(self, owners: Sequence[str], texts: Sequence[str], vectors: np.ndarray) -> None:
+        """Store clause vectors; ``owners[i]`` owns ``texts[i]``, numbered in the order given per owner."""
+        numbers: dict[str, int] = {}
+        ids: list[str] = []
+        metas: list[dict[str, Any]] = []
+        for owner in owners:
+            n = numbers.get(owner, 0)
+            numbers[owner] = n + 1
+            ids.append(f"{owner}#{n}")
+            metas.append({"chunk": owner, "n": n})
+        for start in range(0, len(ids), self._batch):
+            end = start + self._batch
+            self.clauses.upsert(
+                ids=ids[start:end],
+                documents=list(texts[start:end]),
+                metadatas=metas[start:end],
+                embeddings=[np.asarray(v, dtype=np.float32) for v in vectors[start:end]],
+            )
+
     def source_ids(self, source: str) -> list[str]:
         return list(self.collection.get(where={"source": source}, include=[])["ids"])
 
@@ -113,9 +199,12 @@ class ChromaStore:
             self.collection.update(ids=ids[start:end], metadatas=[c.metadata() for c in chunks[start:end]])
 
     def delete(self, ids: Sequence[str]) -> None:
+        """Delete chunks and their clauses."""
         ids = list(ids)
         for start in range(0, len(ids), self._batch):
-            self.collection.delete(ids=ids[start : start + self._batch])
+            batch = ids[start : start + self._batch]
+            self.clauses.delete(where={"chunk": {"$in": batch}})
+            self.collection.delete(ids=batch)
 
     def query(self, vector: np.ndarray, n: int, total: int) -> list[tuple[str, float]]:
         """Nearest chunks as (id, cosine similarity), best first; ``total`` = chunks stored (known

@@ -51,9 +51,11 @@ def test_loaded_vectors_give_the_features_the_store_gives(kb: KnowledgeBase, sam
     kb.ingest(sample_docs)
     model = DecisionModel.load()
     chunks, vectors = kb.store.mirror()
-    assert vectors is not None and vectors.shape[0] == len(chunks)
-    mirrored = HybridRetriever(kb.store, kb.embedder, kb.tokenizer, kb.retriever.thresholds, chunks, model, vectors)
-    asking = HybridRetriever(kb.store, kb.embedder, kb.tokenizer, kb.retriever.thresholds, chunks, model)
+    clauses = kb.store.clause_mirror()
+    assert vectors is not None and vectors.shape[0] == len(chunks) and len(clauses) > 0
+    thresholds = kb.retriever.thresholds
+    mirrored = HybridRetriever(kb.store, kb.embedder, kb.tokenizer, thresholds, chunks, model, vectors, clauses)
+    asking = HybridRetriever(kb.store, kb.embedder, kb.tokenizer, thresholds, chunks, model, clauses=clauses)
     assert asking.vectors is None
     for question in ("委员可以声明退出政协吗", "宪法里有没有写到政协", "一年要交几件提案"):
         vector = mirrored.query_vector(question)

@@ -161,6 +161,30 @@ def test_chroma_server_mode_shared_between_two_knowledge_bases(
     assert first.store.count() == 0
 
 
+def test_clause_vectors_live_on_the_chroma_server(tmp_path: Path, chroma_url: str, embedder: Any) -> None:
+    """Clauses are written to the server beside their articles, read back by another client, and removed
+    with them."""
+    path = tmp_path / f"{TITLE}.md"
+    path.write_text(REGULATION.replace("有具体建议。", "有具体建议；\n提案应当一事一案，不得代表他人署名。"), "utf-8")
+
+    def config(name: str) -> KnowledgeConfig:
+        return KnowledgeConfig(persist_dir=tmp_path / name, chroma_url=chroma_url, embedder="hash",
+                               thresholds=Thresholds(min_dense=0.1))
+
+    first = KnowledgeBase.open(config("local-a"), embedder=embedder)
+    report = first.ingest([path])
+    assert report.clauses == 2 and first.store.clauses.count() == 2  # 第二条: two sentences
+    assert embedder.passages_embedded == report.chunks + 2
+    assert not (tmp_path / "local-a").exists()
+
+    second = KnowledgeBase.open(config("local-b"), embedder=type(embedder)())
+    assert second.retriever.clause_count == 2
+    owners = {second.retriever.by_id[o].chunk.label for o in second.store.clause_mirror().owners}
+    assert owners == {"第二条"}
+    assert second.remove(path.name) == 4
+    assert first.store.clauses.count() == 0
+
+
 # ---- an aiohttp OpenAI-compatible server in a background thread -----------------------------------
 
 

@@ -18,11 +18,12 @@ def test_ingest_reingest_and_change_only_embed_new_chunks(kb, embedder, samples,
     doc = tmp_path / ANTHEM
     shutil.copy(samples / ANTHEM, doc)
     first = kb.ingest([doc])
-    assert first.embedded == first.chunks > 10 and embedder.passages_embedded == first.chunks
+    assert first.embedded == first.chunks > 10 and first.clauses > 0  # and the clauses of longer articles
+    assert embedder.passages_embedded == first.chunks + first.clauses
 
     again = kb.ingest([doc])
-    assert again.embedded == 0 and again.reused == first.chunks
-    assert embedder.passages_embedded == first.chunks
+    assert again.embedded == again.clauses == 0 and again.reused == first.chunks
+    assert embedder.passages_embedded == first.chunks + first.clauses
 
     text = doc.read_text(encoding="utf-8").replace(
         "第二条 中华人民共和国国歌是《义勇军进行曲》。", "第二条 中华人民共和国国歌是《义勇军进行曲》（测试修改）。"
@@ -30,6 +31,7 @@ def test_ingest_reingest_and_change_only_embed_new_chunks(kb, embedder, samples,
     doc.write_text(text, encoding="utf-8")
     changed = kb.ingest([doc])
     assert changed.embedded == 1 and changed.removed == 1 and changed.chunks == first.chunks
+    assert changed.clauses == 0  # the new 第二条 is one sentence
     assert kb.store.count() == first.chunks
     assert "测试修改" in (kb.article_text(ANTHEM, "第二条") or "")
 
