@@ -35,7 +35,8 @@ FOLDER_META_NAMES = frozenset({"readme.md", "sources.md", "license.md", "changel
 def iter_files(paths: Iterable[Path]) -> Iterator[Path]:
     """Expand folders recursively (sorted) and keep files with a supported suffix.
 
-    Folder meta-documents (README, SOURCES, LICENSE, CHANGELOG) are left out of folder expansion.
+    Folder meta-documents (README, SOURCES, LICENSE, CHANGELOG) and hidden entries below the folder are left
+    out of folder expansion; the folder's own path may contain dots (``../shared/kb-samples``).
     Files given explicitly are always yielded, so an unsupported one is reported, not ignored.
     """
     for path in paths:
@@ -44,7 +45,7 @@ def iter_files(paths: Iterable[Path]) -> Iterator[Path]:
                 if (
                     child.is_file()
                     and child.suffix.lower() in SUPPORTED_SUFFIXES
-                    and not any(part.startswith(".") for part in child.parts)
+                    and not any(part.startswith(".") for part in child.relative_to(path).parts)
                     and child.name.lower() not in FOLDER_META_NAMES
                 ):
                     yield child
