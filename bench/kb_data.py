@@ -2,9 +2,8 @@
 
 Everything expensive is done once and kept under ``--cache`` (default ``data/bench-cache``, gitignored):
 the Chroma index of each corpus, chunks and clauses (embedded once at ingest; re-runs reuse the vectors by
-content id) and
-the query vectors (``queries.npz``). Leave-one-law-out rows are built from the same vectors: the
-excluded laws' chunks are left out of the vector matrix and BM25 is rebuilt without them.
+content id) and the query vectors (``queries.npz``). Leave-one-law-out rows are built from the same vectors:
+the excluded laws' chunks are left out of the vector matrix and BM25 is rebuilt without them.
 """
 
 from __future__ import annotations

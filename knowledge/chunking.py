@@ -10,10 +10,11 @@ from knowledge.models import Chunk, indexed_text
 
 _NUM = r"[一二三四五六七八九十百千零〇两\d]+"
 # "第一百二十条之一" (articles inserted by amendment) is its own article, not a second 第一百二十条.
-ARTICLE_RE = re.compile(rf"^(第{_NUM}条(?:之{_NUM})?)(?:[\s\u3000]+|(?=[\u4e00-\u9fff（(]))")
+_ARTICLE_LABEL = rf"第{_NUM}条(?:之{_NUM})?"
+ARTICLE_RE = re.compile(rf"^({_ARTICLE_LABEL})(?:[\s\u3000]+|(?=[\u4e00-\u9fff（(]))")
 CHAPTER_RE = re.compile(rf"^第{_NUM}[编章](?:[\s\u3000]|$)")
 SECTION_RE = re.compile(rf"^第{_NUM}节(?:[\s\u3000]|$)")
-ARTICLE_LABEL_RE = re.compile(rf"第{_NUM}条(?:之{_NUM})?")
+ARTICLE_LABEL_RE = re.compile(_ARTICLE_LABEL)
 HEADING_RE = re.compile(r"^(#{1,6})\s+(.*)$")
 COMMENT_RE = re.compile(r"<!--.*?-->", re.DOTALL)
 SENTENCE_RE = re.compile(r"[^。！？!?；;\n]*(?:[。！？!?；;]+[”’」』）)]*|\n|$)")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -52,6 +52,17 @@ def collection_name(prefix: str, embedder_id: str) -> str:
     """ASCII-only, Chroma-valid collection name for one embedder (vectors of one space)."""
     name = re.sub(r"[^A-Za-z0-9._-]", "-", f"{prefix}_{embedder_id}").strip("-._")
     return (name or "kb")[:60].ljust(3, "x")
+
+
+def _pages(collection: Any, include: list[str], page: int) -> Iterator[Any]:
+    """A whole collection read with ``get`` in pages of ``page`` rows (the last one may be short or empty)."""
+    offset = 0
+    while True:
+        got = collection.get(include=include, limit=page, offset=offset)
+        yield got
+        if len(got["ids"]) < page:
+            return
+        offset += page
 
 
 def make_client(persist_dir: Path, chroma_url: str | None) -> Any:
@@ -106,17 +117,12 @@ class ChromaStore:
         out: list[StoredChunk] = []
         rows: list[np.ndarray] = []
         include = ["documents", "metadatas", "embeddings"] if vectors else ["documents", "metadatas"]
-        offset = 0
-        while True:
-            got = self.collection.get(include=include, limit=page, offset=offset)
+        for got in _pages(self.collection, include, page):
             ids = got["ids"]
             for cid, doc, meta in zip(ids, got["documents"] or [], got["metadatas"] or [], strict=False):
                 out.append(StoredChunk(cid, Chunk.from_stored(doc or "", dict(meta or {}))))
             if vectors and ids:
                 rows.append(np.asarray(got["embeddings"], dtype=np.float32).reshape(len(ids), -1))
-            if len(ids) < page:
-                break
-            offset += page
         if not vectors or not rows:
             return out, None
         matrix = np.vstack(rows)
@@ -127,18 +133,13 @@ class ChromaStore:
         after clause ``n - 1``)."""
         rows: list[np.ndarray] = []
         keyed: list[tuple[str, int]] = []
-        offset = 0
-        while True:
-            got = self.clauses.get(include=["metadatas", "embeddings"], limit=page, offset=offset)
+        for got in _pages(self.clauses, ["metadatas", "embeddings"], page):
             ids = got["ids"]
             for meta in got["metadatas"] or []:
                 meta = dict(meta or {})
                 keyed.append((str(meta.get("chunk", "")), int(meta.get("n", 0))))
             if ids:
                 rows.append(np.asarray(got["embeddings"], dtype=np.float32).reshape(len(ids), -1))
-            if len(ids) < page:
-                break
-            offset += page
         if not rows:
             return ClauseVectors.empty()
         matrix = np.vstack(rows)
