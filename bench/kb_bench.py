@@ -232,9 +232,9 @@ def ensure_index(cache: Path, chunks: int, embedder: Embedder, samples: Path) ->
     """A Chroma index of at least ``chunks`` chunks under ``cache`` (built once, then reused); its folder.
 
     It holds the real chunks of the cached corpora (kb-samples + starter guides, and the STARD laws when
-    their index exists under ``cache``) with their stored chunk and clause vectors; the rest is synthesised from them
-    (halves of two random articles recombined, the sum of their vectors plus small fixed noise), so
-    nothing is embedded here. Also used by bench/load_bench.py.
+    their index exists under ``cache``) with their stored chunk and clause vectors; the rest is synthesised
+    from them (halves of two random articles recombined, the sum of their vectors plus small fixed noise),
+    so nothing is embedded here. Also used by bench/load_bench.py.
     """
     persist = cache / f"latency-{chunks}-clauses"
     kb = KnowledgeBase.open(KnowledgeConfig(persist_dir=persist), embedder=embedder)
