@@ -5,7 +5,9 @@ chapter match, lengths, position), fitted offline by ``python -m bench.kb_train`
 and shipped as ``knowledge/ranker.json``; nothing is trained at start.
 
 - The ranker scores every candidate of a question (the union of the dense and BM25 candidates); it
-  is a conditional-logit (listwise softmax) model, so its weights rank, they do not threshold.
+  is a conditional-logit (listwise softmax) model, so its weights rank, they do not threshold. Beside
+  the features it has one weight per embedding dimension (the adapter): the question-passage product
+  ``Σ_i v_i q_i d_i``, a cosine that weighs the dimensions which separate the right article.
 - The calibrator maps features of the best candidate (and how far it leads the next one) to the
   probability that it answers the question; two thresholds on that probability give the decision.
 """
@@ -107,7 +109,8 @@ class LinearModel:
 
 @dataclass(frozen=True)
 class DecisionModel:
-    """Ranker, calibrator, the two probability thresholds, and the learned term associations."""
+    """Ranker, calibrator, the two probability thresholds, the learned term associations and the ranker's
+    per-dimension weights of the query-passage product (``adapter``: None, or one per embedding dimension)."""
 
     ranker: LinearModel
     calibrator: LinearModel
@@ -115,6 +118,19 @@ class DecisionModel:
     candidate_threshold: float
     associations: dict[str, dict[str, float]]
     info: dict[str, Any]
+    adapter: np.ndarray | None = None
+
+    def adapted(self, query: np.ndarray | None, passages: np.ndarray | None) -> np.ndarray | None:
+        """Per candidate, the adapter's weighted product of the query and passage vectors (rows of
+        ``passages``); None without an adapter, or when the vectors are not the adapter's dimension."""
+        if self.adapter is None or query is None or passages is None:
+            return None
+        return adapter_term(self.adapter, query, passages)
+
+    def scores(self, features: np.ndarray, adapted: np.ndarray | None = None) -> np.ndarray:
+        """The ranker's score of each candidate: the linear model over the features plus the adapter term."""
+        base = self.ranker.score(features)
+        return base if adapted is None else base + adapted
 
     def probability(self, features: np.ndarray) -> float:
         return float(sigmoid(self.calibrator.score(features.reshape(1, -1)))[0])
@@ -129,6 +145,7 @@ class DecisionModel:
             "answer_threshold": round(self.answer_threshold, 6),
             "candidate_threshold": round(self.candidate_threshold, 6),
             "associations": self.associations,
+            "adapter": None if self.adapter is None else [round(float(v), 6) for v in self.adapter],
             "info": self.info,
         }
 
@@ -141,6 +158,7 @@ class DecisionModel:
             candidate_threshold=float(data["candidate_threshold"]),
             associations={str(k): {str(a): float(s) for a, s in v.items()} for k, v in data["associations"].items()},
             info=dict(data.get("info") or {}),
+            adapter=None if data.get("adapter") is None else np.asarray(data["adapter"], dtype=np.float64),
         )
 
     @classmethod
@@ -240,21 +258,27 @@ def fit_logistic(
 
 
 def fit_listwise(
-    groups: Sequence[tuple[np.ndarray, np.ndarray]], names: Sequence[str], *, l2: float = 1.0, iters: int = 300
+    groups: Sequence[tuple[np.ndarray, np.ndarray]],
+    names: Sequence[str],
+    *,
+    l2: float | np.ndarray = 1.0,
+    iters: int = 300,
 ) -> LinearModel:
     """Conditional logit: maximise the softmax probability mass on each question's gold candidates.
 
     ``groups``: per question, (features of its candidates, 0/1 gold mask); questions without a gold
-    candidate carry no ranking information and are skipped.
+    candidate carry no ranking information and are skipped. ``l2``: one penalty for all (standardised)
+    weights, or one per feature.
     """
     usable = [(x, g) for x, g in groups if g.any() and len(g) > 1]
     stacked = np.vstack([x for x, _ in usable])
     mean, scale = _standardise(stacked)
     zs = [((x - mean) / scale, g.astype(bool)) for x, g in usable]
     d = stacked.shape[1]
+    penalty = np.broadcast_to(np.asarray(l2, dtype=np.float64), (d,)).copy()
 
     def loss(w: np.ndarray) -> float:
-        total = 0.5 * l2 * float(w @ w)
+        total = 0.5 * float(w @ (penalty * w))
         for z, g in zs:
             s = z @ w
             top = s.max()
@@ -264,8 +288,8 @@ def fit_listwise(
     w = np.zeros(d)
     current = loss(w)
     for _ in range(iters):
-        grad = l2 * w
-        hess = l2 * np.eye(d)
+        grad = penalty * w
+        hess = np.diag(penalty)
         for z, g in zs:
             p = softmax(z @ w)
             q = np.zeros_like(p)
@@ -288,6 +312,30 @@ def fit_listwise(
         if converged:
             break
     return LinearModel(tuple(names), w, 0.0, mean, scale)
+
+
+def adapter_term(adapter: np.ndarray, query: np.ndarray, passages: np.ndarray) -> np.ndarray | None:
+    """``Σ_i adapter_i · query_i · passage_i`` for each row of ``passages``; None when the vectors are not
+    the adapter's dimension (another embedder than the one it was fitted on)."""
+    q = np.asarray(query, dtype=np.float64).reshape(-1)
+    if q.shape[0] != adapter.shape[0] or passages.ndim != 2 or passages.shape[1] != q.shape[0]:
+        return None
+    return np.asarray(np.asarray(passages, dtype=np.float64) @ (q * adapter), dtype=np.float64)
+
+
+def split_adapter(model: LinearModel, n_features: int) -> tuple[LinearModel, np.ndarray]:
+    """A listwise model fitted over the features followed by the query-passage products, as the linear
+    model over the features and the adapter (weights on the raw products: ``w / scale``). The products'
+    standardising offset is the same for every candidate of a question, so dropping it changes no
+    ranking, no softmax probability and no score gap."""
+    base = LinearModel(
+        tuple(model.names[:n_features]),
+        model.weights[:n_features],
+        model.bias,
+        model.mean[:n_features],
+        model.scale[:n_features],
+    )
+    return base, np.asarray(model.weights[n_features:] / model.scale[n_features:], dtype=np.float64)
 
 
 def expected_calibration_error(probs: Sequence[float], labels: Sequence[int], bins: int = 10) -> float:

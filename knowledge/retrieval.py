@@ -66,6 +66,8 @@ class CandidateSet:
     salient: list[str]
     dense_scores: dict[str, float]
     lexical_scores: dict[str, float]
+    # the ranker's adapter term per candidate (``DecisionModel.adapted``); None without one
+    adapted: np.ndarray | None = None
 
 
 def weighted_rrf(rankings: Sequence[tuple[Sequence[str], float]], k: int) -> dict[str, float]:
@@ -273,6 +275,18 @@ class HybridRetriever:
             return {}
         return {cid: float(np.dot(stored, vector)) for cid, stored in self.store.embeddings_for(ids).items()}
 
+    def candidate_vectors(self, ids: Sequence[str]) -> np.ndarray | None:
+        """The stored vectors of the given chunks, one row each (from the vectors loaded with the chunks,
+        else one call to the store); None when the store has no vector for one of them."""
+        if self.vectors is not None:
+            return np.asarray(self.vectors[[self.position[cid] for cid in ids]], dtype=np.float32)
+        if self.store is None or not ids:
+            return None
+        stored = self.store.embeddings_for(ids)
+        if any(cid not in stored for cid in ids):
+            return None
+        return np.vstack([np.asarray(stored[cid], dtype=np.float32) for cid in ids])
+
     def question_tokens(self, question: str) -> list[str]:
         """The question's tokens (a copy); the last question's are kept, as BM25, the features and the
         evidence all tokenise the question being answered."""
@@ -436,12 +450,15 @@ class HybridRetriever:
         clause_cos = self.clause_cosines(positions, vector, cos)
         features[:, 16] = clause_cos
         features[:, 17] = clause_cos.max() - clause_cos
-        return CandidateSet(ids, features, salient, dense_scores, lexical_scores)
+        adapted = None
+        if self.model is not None and self.model.adapter is not None:
+            adapted = self.model.adapted(vector, self.candidate_vectors(ids))
+        return CandidateSet(ids, features, salient, dense_scores, lexical_scores, adapted)
 
     def rank(self, cands: CandidateSet) -> tuple[list[int], np.ndarray, float]:
         """Candidate indices best first (one per article), the ranker scores, and the probability."""
         assert self.model is not None
-        scores = self.model.ranker.score(cands.features)
+        scores = self.model.scores(cands.features, cands.adapted)
         positions = [self.position[cid] for cid in cands.ids]
         order: list[int] = []
         seen: set[tuple[str, str]] = set()
