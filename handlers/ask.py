@@ -26,6 +26,12 @@ MAX_QUESTION = 500
 _NOT_WORDS = re.compile(r"[\W_]+", re.UNICODE)
 
 
+def typed_review_action(question: str) -> str | None:
+    """The review action a bare message names ("受理", "不予受理。"), or None."""
+    core = _NOT_WORDS.sub("", question)
+    return core if core in texts.PROPOSAL_ACTION_LABELS.values() else None
+
+
 def small_talk(question: str) -> str | None:
     """The reply to a message that is not a question (a thank-you, a greeting, a stray "1"), or None."""
     core = _NOT_WORDS.sub("", question).lower()
@@ -99,6 +105,9 @@ async def answer_question(update: Update, context: BotContext, member: Member, q
         return
     if (chat := small_talk(question)) is not None:
         await message.reply_text(chat)
+        return
+    if member.is_staff and (action := typed_review_action(question)) is not None:
+        await message.reply_text(texts.PROPOSAL_REVIEW_TYPED_ACTION.format(action=action))
         return
     now = context.now()
     match = (await _faq_matcher(context)).match(question)

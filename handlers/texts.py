@@ -245,6 +245,8 @@ PROPOSAL_REVIEW_EMPTY = "目前没有待办的微建议。"
 PROPOSAL_REVIEW_HEAD = "待办微建议 {count} 件（🔴超期 {red} · 🟡临期 {yellow}），点编号处理："
 PROPOSAL_REVIEW_LINE = "{icon} {number}《{title}》— {status}{deadline}"
 PROPOSAL_REVIEW_DEADLINE = "，时限 {deadline}"
+# A staff member typed a review action ("受理") instead of pressing its button: typed, it is not a question.
+PROPOSAL_REVIEW_TYPED_ACTION = "「{action}」需要在工单卡片上操作：发送 /review 打开待办，点开工单后按「{action}」按钮。"
 PROPOSAL_REVIEW_PROMPT_REJECT = "请输入不予受理的理由（发送 /cancel 放弃）："
 PROPOSAL_REVIEW_PROMPT_ASSIGN = (
     "请输入承办单位，可在后面加办理时限，例如：\n"

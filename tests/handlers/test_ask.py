@@ -154,3 +154,18 @@ async def test_thanks_greetings_and_stray_characters_are_not_questions(
     assert short.texts and short.texts[0] not in (texts.REPLY_THANKS, texts.REPLY_HELLO, texts.QUESTION_TOO_SHORT)
     gaps = await chat.send(STAFF, "/gaps")
     assert "谢谢" not in gaps.text and "1（" not in gaps.text and "在吗" not in gaps.text
+
+
+async def test_a_review_action_typed_by_staff_points_to_the_card_buttons(
+    kb: KnowledgeBase, people: list[Member], chat: Dialogue
+) -> None:
+    for said, action in (("受理", "受理"), ("不予受理。", "不予受理"), (" 交办 ", "交办")):
+        replies = await chat.send(STAFF, said)
+        assert replies.texts == [texts.PROPOSAL_REVIEW_TYPED_ACTION.format(action=action)], said
+    # a member typing the same word is asking about it; staff asking a real question get an answer
+    member = await chat.send(MEMBER, "受理")
+    assert member.texts and "/review" not in member.text
+    question = await chat.send(STAFF, "受理以后多久答复")
+    assert "/review" not in question.text
+    gaps = await chat.send(STAFF, "/gaps")
+    assert "交办" not in gaps.text
