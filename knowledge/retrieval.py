@@ -405,8 +405,13 @@ class HybridRetriever:
         lexical_rank = {cid: r for r, (cid, _) in enumerate(lexical_hits, start=1)}
         union = dict.fromkeys([c for c, _ in dense_hits] + [c for c, _ in lexical_hits])
         ids = [cid for cid in union if cid in self.by_id]
+        # The adapter needs every candidate's vector: fetched once, they also give the missing cosines.
+        vectors = self.candidate_vectors(ids) if self.model is not None and self.model.adapter is not None else None
         missing = [cid for cid in ids if cid not in dense_scores]
-        if missing:
+        if missing and vectors is not None:
+            row = {cid: i for i, cid in enumerate(ids)}
+            dense_scores.update({cid: float(np.dot(vectors[row[cid]], vector)) for cid in missing})
+        elif missing:
             dense_scores.update(self.cosines(missing, vector))
         top_cos = max(dense_scores.values(), default=0.0)
         top_bm25 = max(lexical_scores.values(), default=0.0) or 1.0
@@ -450,9 +455,7 @@ class HybridRetriever:
         clause_cos = self.clause_cosines(positions, vector, cos)
         features[:, 16] = clause_cos
         features[:, 17] = clause_cos.max() - clause_cos
-        adapted = None
-        if self.model is not None and self.model.adapter is not None:
-            adapted = self.model.adapted(vector, self.candidate_vectors(ids))
+        adapted = self.model.adapted(vector, vectors) if self.model is not None else None
         return CandidateSet(ids, features, salient, dense_scores, lexical_scores, adapted)
 
     def rank(self, cands: CandidateSet) -> tuple[list[int], np.ndarray, float]:

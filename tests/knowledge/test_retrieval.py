@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Sequence
+
 import numpy as np
 
 from knowledge.ranking import DecisionModel
@@ -89,3 +92,28 @@ def test_dense_search_over_the_loaded_vectors_is_exact(kb: KnowledgeBase, sample
         assert all(e >= f - 1e-5 for (_, e), (_, f) in zip(exact, from_store, strict=True))
         assert mirrored.dense(question, 8, vector) == exact
     assert mirrored.dense("委员", len(chunks) + 5, mirrored.query_vector("委员"))[-1][0] in mirrored.by_id
+
+
+def test_without_loaded_vectors_the_candidates_vectors_are_asked_once(kb: KnowledgeBase, sample_docs) -> None:
+    """Asking the store (no vectors loaded), one question's candidates cost one embeddings call: the
+    vectors the adapter needs also give the cosines of the BM25-only candidates."""
+    kb.ingest(sample_docs)
+    assert kb.embedder is not None
+    model = dataclasses.replace(DecisionModel.load(), adapter=np.ones(kb.embedder.dim))  # the test embedder's size
+    chunks, _ = kb.store.mirror(vectors=False)
+    asking = HybridRetriever(kb.store, kb.embedder, kb.tokenizer, kb.retriever.thresholds, chunks, model)
+    calls: list[int] = []
+    fetch = kb.store.embeddings_for
+
+    def counted(ids: Sequence[str]) -> dict[str, np.ndarray]:
+        calls.append(len(ids))
+        return fetch(ids)
+
+    kb.store.embeddings_for = counted  # type: ignore[method-assign]
+    question = "委员可以声明退出政协吗"
+    vector = asking.query_vector(question)
+    assert vector is not None
+    dense = asking.dense(question, 5, vector)
+    cands = asking.candidate_features(question, vector, dense, asking.lexical(question, 40))
+    assert len(cands.ids) > len(dense) and cands.adapted is not None
+    assert calls == [len(cands.ids)]
