@@ -50,6 +50,7 @@ from knowledge.ranking import (
     RANK_FEATURES,
     DecisionModel,
     LinearModel,
+    QueryMap,
     adapter_term,
     association_column,
     calibration_features,
@@ -57,6 +58,7 @@ from knowledge.ranking import (
     expected_calibration_error,
     fit_listwise,
     fit_logistic,
+    fit_query_map,
     mine_associations,
     sigmoid,
     split_adapter,
@@ -79,6 +81,11 @@ MAX_OOC_CONFIDENT = 0.06
 # did not fall.
 FEATURE_L2 = 30.0
 ADAPTER_L2 = 300.0
+# The query map (ridge penalty and rank; its one weight in the ranker is penalised like a feature).
+# Chosen like the penalties above, over six random fold assignments: STARD hit@5 and MRR@10 rose on
+# every one, and so did the share of confident answers that are right.
+QUERY_MAP_ALPHA = 10.0
+QUERY_MAP_RANK = 32
 
 
 @dataclass
@@ -209,16 +216,47 @@ def products(row: Row) -> np.ndarray:
 
 @dataclass(frozen=True)
 class Ranker:
-    """The fitted linear model over the rank features and the adapter over the vector products."""
+    """The fitted linear model over the rank features, the adapter over the vector products and the
+    weighted query map."""
 
     linear: LinearModel
     adapter: np.ndarray
+    query_map: QueryMap
 
     def score(self, row: Row, features: np.ndarray) -> np.ndarray:
         assert row.vectors is not None and row.query is not None, "attach_vectors first"
         adapted = adapter_term(self.adapter, row.query, row.vectors)
-        assert adapted is not None, "the query and candidate vectors differ in dimension"
-        return np.asarray(self.linear.score(features) + adapted, dtype=np.float64)
+        mapped = self.query_map.term(row.query, row.vectors)
+        assert adapted is not None and mapped is not None, "the query and candidate vectors differ in dimension"
+        return np.asarray(self.linear.score(features) + adapted + mapped, dtype=np.float64)
+
+
+def fit_map(rows: Sequence[Row]) -> QueryMap:
+    """The query map from the answerable rows whose gold is among the candidates: each question's vector
+    and the mean of its gold candidates' vectors."""
+    usable = [r for r in rows if r.answerable and r.gold.any()]
+    queries = np.vstack([np.asarray(r.query, dtype=np.float64) for r in usable])
+    targets = []
+    for r in usable:
+        assert r.vectors is not None, "attach_vectors first"
+        mean = np.asarray(r.vectors[r.gold], dtype=np.float64).mean(axis=0)
+        targets.append(mean / (np.linalg.norm(mean) or 1.0))
+    return fit_query_map(queries, np.vstack(targets), alpha=QUERY_MAP_ALPHA, rank=QUERY_MAP_RANK)
+
+
+def honest_map_cosines(rows: Sequence[Row]) -> dict[int, np.ndarray]:
+    """Training column of the mapped cosine, from maps fitted WITHOUT the row's own (inner) fold (the same
+    reason as ``honest_features``: fitted on its own gold, the map would look better than it is)."""
+    out: dict[int, np.ndarray] = {}
+    for fold in sorted({r.fold for r in rows}):
+        query_map = fit_map([r for r in rows if r.fold != fold])
+        for r in rows:
+            if r.fold == fold:
+                assert r.query is not None and r.vectors is not None, "attach_vectors first"
+                cos = query_map.cosines(r.query, r.vectors)
+                assert cos is not None
+                out[id(r)] = cos.reshape(-1, 1)
+    return out
 
 
 def assign_folds(rows: list[Row], k: int = K_FOLDS) -> None:
@@ -294,13 +332,20 @@ def honest_features(rows: Sequence[Row], share: dict[str, float]) -> dict[int, n
 
 
 def fit_ranker(rows: Sequence[Row], share: dict[str, float]) -> Ranker:
+    """Listwise fit over the rank features, the mapped cosine and the vector products; the shipped map is
+    refitted on all of ``rows`` and keeps the weight fitted on the honest column."""
     features = honest_features(rows, share)
-    groups = [(np.hstack([features[id(r)], products(r)]), r.gold) for r in rows if r.answerable and r.gold.any()]
-    dims = groups[0][0].shape[1] - len(RANK_FEATURES)
-    names = (*RANK_FEATURES, *(f"adapter_{i}" for i in range(dims)))
-    l2 = np.array([FEATURE_L2] * len(RANK_FEATURES) + [ADAPTER_L2] * dims)
-    linear, adapter = split_adapter(fit_listwise(groups, names, l2=l2), len(RANK_FEATURES))
-    return Ranker(linear, adapter)
+    mapped = honest_map_cosines(rows)
+    groups = [
+        (np.hstack([features[id(r)], mapped[id(r)], products(r)]), r.gold)
+        for r in rows
+        if r.answerable and r.gold.any()
+    ]
+    dims = groups[0][0].shape[1] - len(RANK_FEATURES) - 1
+    names = (*RANK_FEATURES, "query_map_cos", *(f"adapter_{i}" for i in range(dims)))
+    l2 = np.array([FEATURE_L2] * (len(RANK_FEATURES) + 1) + [ADAPTER_L2] * dims)
+    linear, vector_weights = split_adapter(fit_listwise(groups, names, l2=l2), len(RANK_FEATURES))
+    return Ranker(linear, vector_weights[1:], fit_map(rows).with_weight(float(vector_weights[0])))
 
 
 def apply_ranker(row: Row, ranker: Ranker, associations: dict[str, dict[str, float]]) -> None:
@@ -494,7 +539,16 @@ def train(
         "thresholds": {"answer": t_answer, "candidates": t_cand},
         "cv": {name: decision_figures(group, t_answer, t_cand).to_json() for name, group in row_groups(rows).items()},
     }
-    model = DecisionModel(ranker.linear, calibrator, t_answer, t_cand, associations, info, adapter=ranker.adapter)
+    model = DecisionModel(
+        ranker.linear,
+        calibrator,
+        t_answer,
+        t_cand,
+        associations,
+        info,
+        adapter=ranker.adapter,
+        query_map=ranker.query_map,
+    )
     if out is not None:
         model.save(out)
         if verbose:

@@ -7,7 +7,9 @@ and shipped as ``knowledge/ranker.json``; nothing is trained at start.
 - The ranker scores every candidate of a question (the union of the dense and BM25 candidates); it
   is a conditional-logit (listwise softmax) model, so its weights rank, they do not threshold. Beside
   the features it has one weight per embedding dimension (the adapter): the question-passage product
-  ``Σ_i v_i q_i d_i``, a cosine that weighs the dimensions which separate the right article.
+  ``Σ_i v_i q_i d_i``, a cosine that weighs the dimensions which separate the right article, and one
+  weight on the cosine of the passage to the mapped question (the query map: a low-rank linear map of
+  the question's vector toward the vectors of the passages that answered questions like it).
 - The calibrator maps features of the best candidate (and how far it leads the next one) to the
   probability that it answers the question; two thresholds on that probability give the decision.
 """
@@ -108,9 +110,75 @@ class LinearModel:
 
 
 @dataclass(frozen=True)
+class QueryMap:
+    """``q' = normalise(q + (q @ down) @ up)``: the question's vector moved toward where the answering
+    passages of the training questions lie (ridge regression of ``gold - q`` on ``q``, truncated to a low
+    rank); the ranker adds ``weight · cos(q', passage)`` to each candidate's score."""
+
+    down: np.ndarray  # (dim, rank)
+    up: np.ndarray  # (rank, dim)
+    weight: float
+
+    @property
+    def dim(self) -> int:
+        return int(self.down.shape[0])
+
+    def mapped(self, query: np.ndarray) -> np.ndarray | None:
+        """The mapped question vector (unit length); None when ``query`` is not the map's dimension."""
+        q = np.asarray(query, dtype=np.float64).reshape(-1)
+        if q.shape[0] != self.dim:
+            return None
+        moved = q + (q @ self.down) @ self.up
+        norm = float(np.linalg.norm(moved))
+        return moved / norm if norm > 0 else q
+
+    def cosines(self, query: np.ndarray, passages: np.ndarray) -> np.ndarray | None:
+        """cos(q', passage) per row of ``passages`` (unit vectors); None on a dimension mismatch."""
+        moved = self.mapped(query)
+        if moved is None or passages.ndim != 2 or passages.shape[1] != self.dim:
+            return None
+        return np.asarray(np.asarray(passages, dtype=np.float64) @ moved, dtype=np.float64)
+
+    def term(self, query: np.ndarray, passages: np.ndarray) -> np.ndarray | None:
+        cos = self.cosines(query, passages)
+        return None if cos is None else self.weight * cos
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "weight": round(float(self.weight), 6),
+            "down": [[round(float(v), 6) for v in row] for row in self.down],
+            "up": [[round(float(v), 6) for v in row] for row in self.up],
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> QueryMap:
+        down = np.asarray(data["down"], dtype=np.float64)
+        up = np.asarray(data["up"], dtype=np.float64)
+        if down.ndim != 2 or up.ndim != 2 or down.shape[1] != up.shape[0] or down.shape[0] != up.shape[1]:
+            raise ValueError(f"query map shapes do not fit: down {down.shape}, up {up.shape}")
+        return cls(down, up, float(data["weight"]))
+
+    def with_weight(self, weight: float) -> QueryMap:
+        return QueryMap(self.down, self.up, float(weight))
+
+
+def fit_query_map(queries: np.ndarray, targets: np.ndarray, *, alpha: float, rank: int) -> QueryMap:
+    """Ridge regression of ``targets - queries`` on ``queries`` (one row per training question: its
+    vector, and the mean of its gold passages' vectors), truncated by SVD to ``rank``; weight 1 until the
+    ranker fits it."""
+    q = np.asarray(queries, dtype=np.float64)
+    residual = np.asarray(targets, dtype=np.float64) - q
+    full = np.linalg.solve(q.T @ q + alpha * np.eye(q.shape[1]), q.T @ residual)
+    u, s, vt = np.linalg.svd(full)
+    r = max(1, min(rank, len(s)))
+    return QueryMap(u[:, :r] * s[:r], vt[:r].copy(), 1.0)
+
+
+@dataclass(frozen=True)
 class DecisionModel:
-    """Ranker, calibrator, the two probability thresholds, the learned term associations and the ranker's
-    per-dimension weights of the query-passage product (``adapter``: None, or one per embedding dimension)."""
+    """Ranker, calibrator, the two probability thresholds, the learned term associations, the ranker's
+    per-dimension weights of the query-passage product (``adapter``: None, or one per embedding dimension)
+    and its query map (None, or a ``QueryMap`` of the embedding's dimension)."""
 
     ranker: LinearModel
     calibrator: LinearModel
@@ -119,13 +187,27 @@ class DecisionModel:
     associations: dict[str, dict[str, float]]
     info: dict[str, Any]
     adapter: np.ndarray | None = None
+    query_map: QueryMap | None = None
+
+    @property
+    def uses_vectors(self) -> bool:
+        """The ranker needs the candidates' vectors (it has an adapter or a query map)."""
+        return self.adapter is not None or self.query_map is not None
 
     def adapted(self, query: np.ndarray | None, passages: np.ndarray | None) -> np.ndarray | None:
-        """Per candidate, the adapter's weighted product of the query and passage vectors (rows of
-        ``passages``); None without an adapter, or when the vectors are not the adapter's dimension."""
-        if self.adapter is None or query is None or passages is None:
+        """Per candidate, the vector terms of the score: the adapter's weighted product of the query and
+        passage vectors (rows of ``passages``) plus the query map's weighted cosine. None without either,
+        or when the vectors are not their dimension (another embedder than the one they were fitted on)."""
+        if query is None or passages is None:
             return None
-        return adapter_term(self.adapter, query, passages)
+        total: np.ndarray | None = None
+        for term in (
+            adapter_term(self.adapter, query, passages) if self.adapter is not None else None,
+            self.query_map.term(query, passages) if self.query_map is not None else None,
+        ):
+            if term is not None:
+                total = term if total is None else total + term
+        return total
 
     def scores(self, features: np.ndarray, adapted: np.ndarray | None = None) -> np.ndarray:
         """The ranker's score of each candidate: the linear model over the features plus the adapter term."""
@@ -146,6 +228,7 @@ class DecisionModel:
             "candidate_threshold": round(self.candidate_threshold, 6),
             "associations": self.associations,
             "adapter": None if self.adapter is None else [round(float(v), 6) for v in self.adapter],
+            "query_map": None if self.query_map is None else self.query_map.to_json(),
             "info": self.info,
         }
 
@@ -159,6 +242,7 @@ class DecisionModel:
             associations={str(k): {str(a): float(s) for a, s in v.items()} for k, v in data["associations"].items()},
             info=dict(data.get("info") or {}),
             adapter=None if data.get("adapter") is None else np.asarray(data["adapter"], dtype=np.float64),
+            query_map=None if data.get("query_map") is None else QueryMap.from_json(data["query_map"]),
         )
 
     @classmethod

@@ -66,7 +66,7 @@ class CandidateSet:
     salient: list[str]
     dense_scores: dict[str, float]
     lexical_scores: dict[str, float]
-    # the ranker's adapter term per candidate (``DecisionModel.adapted``); None without one
+    # the ranker's vector terms per candidate (adapter and query map, ``DecisionModel.adapted``); None without
     adapted: np.ndarray | None = None
 
 
@@ -405,8 +405,9 @@ class HybridRetriever:
         lexical_rank = {cid: r for r, (cid, _) in enumerate(lexical_hits, start=1)}
         union = dict.fromkeys([c for c, _ in dense_hits] + [c for c, _ in lexical_hits])
         ids = [cid for cid in union if cid in self.by_id]
-        # The adapter needs every candidate's vector: fetched once, they also give the missing cosines.
-        vectors = self.candidate_vectors(ids) if self.model is not None and self.model.adapter is not None else None
+        # The adapter and the query map need every candidate's vector: fetched once, they also give the
+        # missing cosines.
+        vectors = self.candidate_vectors(ids) if self.model is not None and self.model.uses_vectors else None
         missing = [cid for cid in ids if cid not in dense_scores]
         if missing and vectors is not None:
             row = {cid: i for i, cid in enumerate(ids)}
